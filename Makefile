@@ -1,0 +1,105 @@
+# hermes-c: one non-recursive Makefile. Each module adds its programs,
+# tests and fuzz targets in its own fragment (*/module.mk), included below.
+#
+#   make            build everything (-Werror)
+#   make check      deps.sh, build, run every test
+#   make asan       the whole suite under ASan+UBSan (sandbox off)
+#   make fuzz       every fuzz target for FUZZ_SECONDS (default 60)
+#   make run        chat with the configured provider
+#   make demo       offline walkthrough against tests/fakellm
+#   make bench      benchmarks
+
+CC	?= cc
+B	?= build
+SAN	?=
+FUZZ_SECONDS ?= 60
+V	?= 0
+Q	= $(if $(filter 1,$(V)),,@)
+
+PKGS	:= libevent msgpack jansson yaml-0.1 libseccomp sqlite3 libcurl openssl libedit cmocka
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+libs	= $(shell pkg-config --libs $(1))
+
+WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wformat=2 -Wpointer-arith -Wno-unused-parameter -Wvla
+HARDEN	:= -fstack-protector-strong -fPIE
+ifeq ($(SAN),)
+OPT	:= -O2 -g -D_FORTIFY_SOURCE=2
+else
+OPT	:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	   -fno-sanitize-recover=undefined -DHERMES_SANITIZE=1
+endif
+CFLAGS	?=
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -I. $(WARN) $(HARDEN) $(OPT) $(PKG_CFLAGS) -MMD -MP
+LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(if $(SAN),-fsanitize=address,undefined)
+
+objs	= $(patsubst %.c,$(B)/%.o,$(1))
+LINK	= @mkdir -p $(@D); echo "  LD $@"; $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.a,$^)
+
+# Every module appends to these.
+BINS		:=
+UNIT_TESTS	:=
+FUZZ_TARGETS	:=
+
+all: build-all
+
+include ipc/module.mk
+include sandbox/module.mk
+include supervisor/module.mk
+include workers/store/module.mk
+include workers/fetch/module.mk
+include workers/tool/module.mk
+include agent/module.mk
+include cli/module.mk
+include tests/module.mk
+include bench/module.mk
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+build-all: $(BINS) $(UNIT_TESTS)
+
+check: deps
+	$(MAKE) build-all
+	B=$(B) sh tests/run.sh
+
+deps:
+	sh scripts/deps.sh
+
+asan:
+	$(MAKE) B=build-asan SAN=1 build-all
+	B=build-asan HERMES_SANDBOX=off sh tests/run.sh
+
+# Fuzz targets are built with clang's libFuzzer, ASan and UBSan.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
+	$(PKG_CFLAGS) -DHERMES_FUZZ=1
+$(B)/fuzz/%: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	@echo "  FUZZ $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS_$*) $(call libs,$(FUZZ_LIBS_$*))
+
+fuzz-build: $(addprefix $(B)/fuzz/,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) B=$(B) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+run: build-all
+	sh scripts/run.sh
+
+demo: build-all
+	sh scripts/demo.sh
+
+bench: build-all
+	B=$(B) sh bench/run.sh
+
+format-check:
+	clang-format --dry-run -Werror $(shell git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all build-all check deps asan fuzz fuzz-build run demo bench format-check clean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,1 @@
+# tests: see docs/HACKING.md

@@ -1,0 +1,1 @@
+# workers/fetch: see docs/HACKING.md

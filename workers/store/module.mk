@@ -1,0 +1,1 @@
+# workers/store: see docs/HACKING.md

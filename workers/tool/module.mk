@@ -1,0 +1,1 @@
+# workers/tool: see docs/HACKING.md
