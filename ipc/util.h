@@ -49,6 +49,15 @@ void	 fatal(const char *, ...)
 void	 fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 
+/*
+ * The control socket of hermesd: $HERMES_SOCKET if set, else personal
+ * mode $XDG_RUNTIME_DIR/hermes/hermesd.sock (falling back to
+ * $HERMES_HOME/run/hermesd.sock), system mode /run/hermes/hermesd.sock.
+ * HERMES_HOME: $HERMES_HOME or ~/.hermes. 0 or -1.
+ */
+int	 hermes_home(char *buf, size_t len);
+int	 hermes_socket_path(int system_mode, char *buf, size_t len);
+
 /* Close every fd >= lowfd. */
 void	 closefrom_fd(int lowfd);
 /* Set O_NONBLOCK. */
