@@ -8,7 +8,7 @@
  * fds ride as SCM_RIGHTS on the sendmsg() that carries a frame's first
  * byte; a message type declares how many it may carry.
  *
- * Every message type is declared once, in ipc/msgs/*.def (see
+ * Every message type is declared once, in ipc/msgs/<module>.def (see
  * ipc/msgs.def for the format), with the roles that may send and receive
  * it and its fields. A receiver validates every frame against that table
  * before its dispatch function sees it.
@@ -196,6 +196,8 @@ void	 ipc_peer_fail(struct ipc_peer *, const char *fmt, ...)
 size_t	 ipc_peer_queued(const struct ipc_peer *);
 void	 ipc_peer_set_wm(struct ipc_peer *, size_t high, size_t low, ipc_wm_fn);
 void	 ipc_peer_pause(struct ipc_peer *, int paused);	/* stop reading */
+/* Block (poll) up to timeout_ms until the write queue is empty. */
+int	 ipc_peer_flush_wait(struct ipc_peer *, int timeout_ms);
 int	 ipc_peer_fd(const struct ipc_peer *);
 int	 ipc_peer_role(const struct ipc_peer *);
 void	*ipc_peer_arg(const struct ipc_peer *);
@@ -209,6 +211,8 @@ int	 ipc_send_fd(int fd, struct ipc_buf *);	/* frees the buffer */
 struct ipc_rbuf;	/* a reader for blocking use */
 struct ipc_rbuf	*ipc_rbuf_new(int me, int them, int allow_fds);
 void		 ipc_rbuf_free(struct ipc_rbuf *);
+/* The remote role changes (a CLI handed from the supervisor to the agent). */
+void		 ipc_rbuf_set_peer(struct ipc_rbuf *, int them);
 /*
  * Wait up to timeout_ms (-1: forever) for one valid frame. 1: a message
  * in *msg (valid until the next call); 0: timeout; -1: error or EOF

@@ -1,6 +1,6 @@
 # ipc/: libipc.a (frames, message table, peers, util) and libworker.a
 # (the worker life cycle; needs libsandbox.a).
-IPC_SRCS	:= ipc/util.c ipc/log.c ipc/msg.c ipc/codec.c ipc/peer.c ipc/blocking.c
+IPC_SRCS	:= ipc/util.c ipc/log.c ipc/msg.c ipc/codec.c ipc/frame.c ipc/peer.c ipc/blocking.c
 LIBIPC		:= $(B)/libipc.a
 LIBWORKER	:= $(B)/libworker.a
 # What a worker links: its own objects, then these, then its libraries.
