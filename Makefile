@@ -44,6 +44,7 @@ FUZZ_TARGETS	:=
 all: build-all
 
 include ipc/module.mk
+include tests/module.mk
 include sandbox/module.mk
 include supervisor/module.mk
 include workers/store/module.mk
@@ -51,7 +52,6 @@ include workers/fetch/module.mk
 include workers/tool/module.mk
 include agent/module.mk
 include cli/module.mk
-include tests/module.mk
 include bench/module.mk
 
 $(B)/%.o: %.c

@@ -36,6 +36,8 @@ reader_free(struct ipc_reader *rd)
 	for (i = 0; i < rd->nfdq; i++)
 		(void)close(rd->fdq[i].fd);
 	rd->nfdq = 0;
+	if (rd->buf != NULL)
+		explicit_bzero(rd->buf, rd->cap);	/* may have held secrets */
 	free(rd->buf);
 	rd->buf = NULL;
 	msgpack_zone_destroy(&rd->zone);

@@ -16,6 +16,7 @@ static int		 log_verbose;
 static log_sink_fn	 log_sink;
 static void		*log_sink_arg;
 static int		 log_in_sink;
+static void		(*log_flush)(void);
 
 void
 log_init(const char *procname, int verbose)
@@ -74,6 +75,20 @@ vlog(int level, const char *errstr, const char *fmt, va_list ap)
 }
 
 void
+log_set_flush(void (*fn)(void))
+{
+	log_flush = fn;
+}
+
+static void
+die(void)
+{
+	if (log_flush != NULL)
+		log_flush();
+	exit(1);
+}
+
+void
 log_warn(const char *fmt, ...)
 {
 	va_list	 ap;
@@ -124,7 +139,7 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_L_WARN, strerror(saved), fmt, ap);
 	va_end(ap);
-	exit(1);
+	die();
 }
 
 void
@@ -135,5 +150,5 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_L_WARN, NULL, fmt, ap);
 	va_end(ap);
-	exit(1);
+	die();
 }

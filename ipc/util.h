@@ -39,6 +39,8 @@ void	 log_init(const char *procname, int verbose);
 void	 log_set_verbose(int);
 int	 log_get_verbose(void);
 void	 log_set_sink(log_sink_fn, void *);
+/* Called before fatal() exits (workers flush queued log lines). */
+void	 log_set_flush(void (*)(void));
 const char *log_procname(void);
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
