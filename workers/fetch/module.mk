@@ -1,1 +1,22 @@
-# workers/fetch: see docs/HACKING.md
+# workers/fetch: hermes-llm-fetch, tests/fakellm, their tests, fuzz
+# targets and benchmark. See workers/fetch/fetch.h for the file map.
+FETCH_CORE_SRCS	:= workers/fetch/sse.c workers/fetch/prov.c \
+		   workers/fetch/prov_openai.c workers/fetch/prov_anthropic.c
+FETCH_SRCS	:= $(FETCH_CORE_SRCS) workers/fetch/fetch.c \
+		   workers/fetch/fetch_conf.c workers/fetch/curlev.c
+FETCH_PKGS	:= jansson libcurl
+
+BINS		+= $(B)/hermes-llm-fetch
+$(B)/hermes-llm-fetch: $(call objs,$(FETCH_SRCS) workers/fetch/fetch_main.c) $(WORKER_LIBS)
+	$(LINK) $(call libs,$(WORKER_PKGS) $(FETCH_PKGS))
+
+# The scripted fake provider (tests, make demo, bench).
+BINS		+= $(B)/fakellm
+$(B)/fakellm: $(call objs,tests/fakellm/fakellm.c)
+	$(LINK) $(call libs,libevent jansson)
+
+UNIT_TESTS	+= $(B)/tests/test_fetch_sse $(B)/tests/test_fetch_prov
+$(B)/tests/test_fetch_sse: $(call objs,tests/unit/test_fetch_sse.c workers/fetch/sse.c) $(LIBIPC)
+	$(LINK) $(call libs,libevent msgpack cmocka)
+$(B)/tests/test_fetch_prov: $(call objs,tests/unit/test_fetch_prov.c $(FETCH_CORE_SRCS)) $(LIBIPC)
+	$(LINK) $(call libs,libevent msgpack jansson cmocka)
