@@ -6,12 +6,16 @@ FETCH_SRCS	:= $(FETCH_CORE_SRCS) workers/fetch/fetch.c \
 		   workers/fetch/fetch_conf.c workers/fetch/curlev.c
 FETCH_PKGS	:= jansson libcurl
 
+ifneq ($(wildcard workers/fetch/fetch_main.c),)
 BINS		+= $(B)/hermes-llm-fetch
+endif
 $(B)/hermes-llm-fetch: $(call objs,$(FETCH_SRCS) workers/fetch/fetch_main.c) $(WORKER_LIBS)
 	$(LINK) $(call libs,$(WORKER_PKGS) $(FETCH_PKGS))
 
 # The scripted fake provider (tests, make demo, bench).
+ifneq ($(wildcard tests/fakellm/fakellm.c),)
 BINS		+= $(B)/fakellm
+endif
 $(B)/fakellm: $(call objs,tests/fakellm/fakellm.c)
 	$(LINK) $(call libs,libevent jansson)
 
