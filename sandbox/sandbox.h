@@ -37,5 +37,11 @@ int		 sandbox_enter(enum sbx_profile, const struct sbx_ctx *);
 const char	*sandbox_profile_name(enum sbx_profile);
 /* What the last sandbox_enter() enforced, as a JSON object text (static). */
 const char	*sandbox_report(void);
+/*
+ * What this kernel can enforce, per role and for the command sandbox,
+ * without entering anything (hermesd -n, hermes doctor): a JSON object
+ * text in *out (caller frees). 0, or -1 on allocation failure.
+ */
+int		 sandbox_probe_json(char **out);
 
 #endif

@@ -1,0 +1,701 @@
+/*
+ * The command sandbox (see cmd.h). The caller clones the sandbox init
+ * straight into new user, mount, pid, ipc, uts (and net) namespaces,
+ * puts it in a cgroup, then lets it go; the init builds the filesystem
+ * view, forks the command (which confines itself further and execs) and
+ * reaps until the command exits. Errors travel back on a CLOEXEC pipe,
+ * so the spawn is synchronous up to the execve.
+ */
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <linux/capability.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipc/util.h"
+#include "sandbox/cmd.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/sbx_int.h"
+
+#define CG_NAME		"hermes-cmd"
+#define CG_V1_PIDS	"/sys/fs/cgroup/pids"
+#define CG_V1_MEM	"/sys/fs/cgroup/memory"
+#define CG_V2		"/sys/fs/cgroup"
+#define INNER_UID	1000		/* the command's uid when we are root */
+#define TMP_SIZE	"size=512m"
+#define DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+
+/* The init reports a failed step as "E<text>" on the error pipe. */
+struct child {
+	const struct sbx_cmd	*c;
+	int			 errfd;		/* write end */
+	int			 syncfd;	/* read end */
+	uid_t			 outer_uid;
+	gid_t			 outer_gid;
+};
+
+static void
+fail(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3),
+    noreturn));
+
+static void
+fail(int fd, const char *fmt, ...)
+{
+	char	 b[SBX_CMD_ERRLEN];
+	va_list	 ap;
+	int	 n, e = errno;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b, sizeof b, fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof b - 32)
+		n += snprintf(b + n, sizeof b - (size_t)n, ": %s",
+		    strerror(e));
+	if (n > 0)
+		(void)!write(fd, b, strnlen(b, sizeof b));
+	_exit(127);
+}
+
+static int
+put_file(const char *path, const char *s)
+{
+	size_t	 n = strlen(s);
+	int	 fd, rc = 0;
+
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (write(fd, s, n) != (ssize_t)n)
+		rc = -1;
+	if (close(fd) == -1)
+		rc = -1;
+	return rc;
+}
+
+/* mkdir -p, for paths inside a tmpfs we just made. */
+static int
+mkdirs(const char *path)
+{
+	char	 p[PATH_MAX];
+	char	*s;
+
+	if (strlcpy(p, path, sizeof p) >= sizeof p)
+		return -1;
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	if (mkdir(p, 0755) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int
+under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return strncmp(path, dir, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/');
+}
+
+/* Cover `path` with an empty tmpfs (a file: with /dev/null). */
+static void
+hide(int efd, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return;
+		fail(efd, "hide %s", path);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("hermes-hidden", path, "tmpfs", MS_NOSUID | MS_NODEV |
+		    MS_NOEXEC, "size=64k,mode=0755") == -1)
+			fail(efd, "hide %s", path);
+	} else if (mount("/dev/null", path, NULL, MS_BIND, NULL) == -1)
+		fail(efd, "hide %s", path);
+}
+
+static void
+hide_ro(int efd, const char *path)
+{
+	struct mount_attr ma = { .attr_set = MOUNT_ATTR_RDONLY };
+
+	if (mount_setattr(AT_FDCWD, path, 0, &ma, sizeof ma) == -1 &&
+	    errno != ENOENT && errno != EINVAL)
+		fail(efd, "hide %s read-only", path);
+}
+
+static void
+build_view(const struct child *ch)
+{
+	const struct sbx_cmd	*c = ch->c;
+	struct mount_attr	 ro = { .attr_set = MOUNT_ATTR_RDONLY |
+	    MOUNT_ATTR_NOSUID };
+	struct mount_attr	 ws = { .attr_set = MOUNT_ATTR_NOSUID |
+	    MOUNT_ATTR_NODEV, .attr_clr = MOUNT_ATTR_RDONLY };
+	const char		*hid[SBX_CMD_MAX_HIDE + 2];
+	size_t			 nh = 0, i;
+	int			 efd = ch->errfd, wsfd;
+
+	if (c->home != NULL)
+		hid[nh++] = c->home;
+	for (i = 0; c->hide != NULL && c->hide[i] != NULL &&
+	    nh < nitems(hid); i++)
+		hid[nh++] = c->hide[i];
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+		fail(efd, "make / private");
+	wsfd = (int)open_tree(AT_FDCWD, c->workspace, OPEN_TREE_CLONE |
+	    OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (wsfd == -1)
+		fail(efd, "clone workspace %s", c->workspace);
+	if (mount_setattr(wsfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &ws,
+	    sizeof ws) == -1)
+		fail(efd, "workspace attributes");
+	if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro) == -1)
+		fail(efd, "read-only /");
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    NULL) == -1)
+		fail(efd, "mount /proc");
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+	    "mode=1777," TMP_SIZE) == -1)
+		fail(efd, "mount /tmp");
+	if (access("/dev/shm", F_OK) == 0 && mount("tmpfs", "/dev/shm",
+	    "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777," TMP_SIZE) == -1)
+		fail(efd, "mount /dev/shm");
+	for (i = 0; i < nh; i++)
+		hide(efd, hid[i]);
+	if (mkdirs(c->workspace) == -1)
+		fail(efd, "workspace mount point %s", c->workspace);
+	if (move_mount(wsfd, "", AT_FDCWD, c->workspace,
+	    MOVE_MOUNT_F_EMPTY_PATH) == -1)
+		fail(efd, "attach workspace");
+	close(wsfd);
+	/* What lies inside the workspace is hidden again, on top of it. */
+	for (i = 0; i < nh; i++)
+		if (under(hid[i], c->workspace))
+			hide(efd, hid[i]);
+	for (i = 0; i < nh; i++)
+		hide_ro(efd, hid[i]);
+	if (sethostname("hermes-sandbox", 14) == -1)
+		fail(efd, "sethostname");
+}
+
+static void
+set_limit(int efd, int res, uint64_t v, const char *what)
+{
+	struct rlimit rl;
+
+	if (v == 0)
+		return;
+	rl.rlim_cur = rl.rlim_max = (rlim_t)v;
+	if (setrlimit(res, &rl) == -1)
+		fail(efd, "setrlimit %s", what);
+}
+
+static void
+set_limits(int efd, const struct sbx_cmd_limits *l)
+{
+	set_limit(efd, RLIMIT_CPU, l->cpu_s, "cpu");
+	set_limit(efd, RLIMIT_AS, l->as_bytes, "as");
+	set_limit(efd, RLIMIT_NPROC, l->nproc, "nproc");
+	set_limit(efd, RLIMIT_FSIZE, l->fsize_bytes, "fsize");
+	set_limit(efd, RLIMIT_NOFILE, l->nofile, "nofile");
+	set_limit(efd, RLIMIT_CORE, 0, "core");
+	{
+		struct rlimit rl = { 0, 0 };
+
+		if (setrlimit(RLIMIT_CORE, &rl) == -1)
+			fail(efd, "setrlimit core");
+	}
+}
+
+static const char *
+env_get(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+static void
+exec_cmd(int efd, char *const *argv, char *const *envp)
+    __attribute__((noreturn));
+
+static void
+exec_cmd(int efd, char *const *argv, char *const *envp)
+{
+	static char *const	 empty[] = { NULL };
+	char			 path[PATH_MAX];
+	const char		*p, *e;
+	size_t			 n;
+	int			 saved = ENOENT;
+
+	if (envp == NULL)
+		envp = empty;
+	if (strchr(argv[0], '/') != NULL) {
+		execve(argv[0], argv, envp);
+		fail(efd, "execve %s", argv[0]);
+	}
+	if ((p = env_get(envp, "PATH")) == NULL)
+		p = DEFAULT_PATH;
+	while (*p != '\0') {
+		e = strchrnul(p, ':');
+		n = (size_t)(e - p);
+		if (n > 0 && n + strlen(argv[0]) + 2 < sizeof path) {
+			memcpy(path, p, n);
+			path[n] = '/';
+			strlcpy(path + n + 1, argv[0], sizeof path - n - 1);
+			execve(path, argv, envp);
+			if (errno != ENOENT && errno != ENOTDIR)
+				saved = errno;
+		}
+		p = *e ? e + 1 : e;
+	}
+	errno = saved;
+	fail(efd, "execve %s", argv[0]);
+}
+
+static void
+drop_caps(int efd)
+{
+	int cap;
+
+	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 &&
+		    errno != EINVAL)
+			fail(efd, "drop capability %d", cap);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
+	    errno != EINVAL)
+		fail(efd, "clear ambient capabilities");
+}
+
+/* The command itself: fds, session, landlock, filters, exec. */
+static void
+command(const struct child *ch) __attribute__((noreturn));
+
+static void
+command(const struct child *ch)
+{
+	const struct sbx_cmd	*c = ch->c;
+	const struct sbx_prof	*p = sbx_prof_get(SBX_TOOL_CMD);
+	const char		*rw[] = { c->workspace, "/tmp", "/dev/shm",
+	    "/dev/tty", NULL };
+	struct sbx_ll_res	 ll;
+	int			 fds[3] = { c->fd_in, c->fd_out, c->fd_err };
+	int			 efd = ch->errfd, i, nul = -1, n;
+
+	if (setsid() == -1)
+		fail(efd, "setsid");
+	for (i = 0; i < 3; i++) {
+		if (fds[i] >= 0)
+			continue;
+		if (nul == -1 && (nul = open("/dev/null", O_RDWR)) == -1)
+			fail(efd, "/dev/null");
+		fds[i] = nul;
+	}
+	/* Move the error pipe out of the way of 0..2 first. */
+	if (efd <= 2) {
+		if ((efd = fcntl(efd, F_DUPFD_CLOEXEC, 3)) == -1)
+			fail(ch->errfd, "dup");
+	}
+	for (i = 0; i < 3; i++)
+		if (fds[i] <= 2 && fds[i] != i) {
+			if ((fds[i] = fcntl(fds[i], F_DUPFD, 3)) == -1)
+				fail(efd, "dup");
+		}
+	for (i = 0; i < 3; i++)
+		if (dup2(fds[i], i) == -1)
+			fail(efd, "dup2 %d", i);
+	/* Every other fd goes; the error pipe closes at execve. */
+	if (efd > 3 && close_range(3, (unsigned)efd - 1, 0) == -1)
+		fail(efd, "close_range");
+	if (close_range((unsigned)efd + 1, ~0u, 0) == -1)
+		fail(efd, "close_range");
+	if (chdir(c->cwd ? c->cwd : c->workspace) == -1)
+		fail(efd, "chdir %s", c->cwd ? c->cwd : c->workspace);
+	(void)put_file("/proc/self/oom_score_adj", "1000");
+	n = sbx_ll_apply(c->network ? LLK_READ_ALL_NET : LLK_READ_ALL, NULL,
+	    c->workspace, rw, &ll);
+	if (n == -1)
+		fail(efd, "landlock: %s", ll.err);
+	if (n == 1 && c->require) {
+		errno = ENOSYS;
+		fail(efd, "landlock unavailable and sandbox.require is set");
+	}
+	drop_caps(efd);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fail(efd, "no_new_privs");
+	if ((n = sbx_arch_filter()) != 0) {
+		errno = -n;
+		fail(efd, "arch filter");
+	}
+	if ((n = sbx_seccomp_load(p, c->network, 0, &i)) != 0) {
+		errno = -n;
+		fail(efd, "seccomp");
+	}
+	exec_cmd(efd, c->argv, c->envp);
+}
+
+static volatile sig_atomic_t fwd_sig;
+
+static void
+init_forward(int sig)
+{
+	fwd_sig = sig;
+	(void)kill(-1, sig);
+}
+
+/* pid 1 of the sandbox. */
+static void
+sandbox_init(struct child *ch) __attribute__((noreturn));
+
+static void
+sandbox_init(struct child *ch)
+{
+	const struct sbx_cmd	*c = ch->c;
+	struct sigaction	 sa;
+	char			 map[64], go;
+	uid_t			 in_uid;
+	gid_t			 in_gid;
+	pid_t			 cmd, w;
+	int			 st, efd = ch->errfd;
+	ssize_t			 n;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+		fail(efd, "pdeathsig");
+	do {
+		n = read(ch->syncfd, &go, 1);
+	} while (n == -1 && errno == EINTR);
+	if (n != 1)
+		_exit(127);	/* the caller gave up */
+	close(ch->syncfd);
+
+	in_uid = ch->outer_uid ? ch->outer_uid : INNER_UID;
+	in_gid = ch->outer_gid ? ch->outer_gid : INNER_UID;
+	if (put_file("/proc/self/setgroups", "deny") == -1)
+		fail(efd, "setgroups deny");
+	snprintf(map, sizeof map, "%u %u 1\n", (unsigned)in_uid,
+	    (unsigned)ch->outer_uid);
+	if (put_file("/proc/self/uid_map", map) == -1)
+		fail(efd, "uid_map");
+	snprintf(map, sizeof map, "%u %u 1\n", (unsigned)in_gid,
+	    (unsigned)ch->outer_gid);
+	if (put_file("/proc/self/gid_map", map) == -1)
+		fail(efd, "gid_map");
+
+	build_view(ch);
+	set_limits(efd, &c->limits);
+
+	if ((cmd = fork()) == -1)
+		fail(efd, "fork");
+	if (cmd == 0)
+		command(ch);
+	close(efd);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = init_forward;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
+	for (;;) {
+		w = waitpid(-1, &st, 0);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			_exit(127);
+		}
+		if (w != cmd)
+			continue;
+		/* Our exit kills whatever the command left behind. */
+		if (WIFEXITED(st))
+			_exit(WEXITSTATUS(st));
+		_exit(128 + WTERMSIG(st));
+	}
+}
+
+/* cgroups: v1 pids+memory controllers, or a v2 hierarchy. */
+static int
+cg_v2(void)
+{
+	return access(CG_V2 "/cgroup.controllers", F_OK) == 0;
+}
+
+static void
+cg_path(char *buf, size_t len, const char *root, pid_t pid)
+{
+	if (pid > 0)
+		snprintf(buf, len, "%s/%s/%d", root, CG_NAME, (int)pid);
+	else
+		snprintf(buf, len, "%s/%s", root, CG_NAME);
+}
+
+static int
+cg_put(const char *dir, const char *file, const char *val)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof p, "%s/%s", dir, file);
+	return put_file(p, val);
+}
+
+/* Make the pid's cgroup(s) with limits and move it in. 1 ok, 0 not. */
+static int
+cg_attach(pid_t pid, const struct sbx_cmd_limits *l, char *why,
+    size_t len)
+{
+	const char	*roots[2];
+	char		 dir[256], v[32];
+	int		 i, n, v2 = cg_v2();
+
+	if (v2) {
+		roots[0] = CG_V2;
+		n = 1;
+	} else {
+		roots[0] = CG_V1_PIDS;
+		roots[1] = CG_V1_MEM;
+		n = 2;
+	}
+	for (i = 0; i < n; i++) {
+		cg_path(dir, sizeof dir, roots[i], 0);
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			goto bad;
+		if (v2 && cg_put(dir, "cgroup.subtree_control",
+		    "+pids +memory") == -1)
+			goto bad;
+		cg_path(dir, sizeof dir, roots[i], pid);
+		if (mkdir(dir, 0755) == -1)
+			goto bad;
+		if ((v2 || i == 0) && l->nproc) {
+			snprintf(v, sizeof v, "%u", l->nproc);
+			if (cg_put(dir, "pids.max", v) == -1)
+				goto bad;
+		}
+		if ((v2 || i == 1) && l->mem_bytes) {
+			snprintf(v, sizeof v, "%llu",
+			    (unsigned long long)l->mem_bytes);
+			if (cg_put(dir, v2 ? "memory.max" :
+			    "memory.limit_in_bytes", v) == -1)
+				goto bad;
+			if (v2)
+				(void)cg_put(dir, "memory.swap.max", "0");
+		}
+		snprintf(v, sizeof v, "%d", (int)pid);
+		if (cg_put(dir, "cgroup.procs", v) == -1)
+			goto bad;
+	}
+	return 1;
+ bad:
+	strlcpy(why, dir, len);
+	strlcat(why, ": ", len);
+	strlcat(why, strerror(errno), len);
+	return 0;
+}
+
+void
+sbx_cmd_release(pid_t pid)
+{
+	char dir[256];
+
+	if (cg_v2()) {
+		cg_path(dir, sizeof dir, CG_V2, pid);
+		(void)rmdir(dir);
+		return;
+	}
+	cg_path(dir, sizeof dir, CG_V1_PIDS, pid);
+	(void)rmdir(dir);
+	cg_path(dir, sizeof dir, CG_V1_MEM, pid);
+	(void)rmdir(dir);
+}
+
+int
+sbx_cmd_kill(pid_t pid)
+{
+	if (pid <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return kill(pid, SIGKILL);
+}
+
+static void
+seterr(struct sbx_cmd_info *info, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+seterr(struct sbx_cmd_info *info, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(info->err, sizeof info->err, fmt, ap);
+	va_end(ap);
+}
+
+pid_t
+sbx_cmd_spawn(const struct sbx_cmd *c, struct sbx_cmd_info *out)
+{
+	struct sbx_cmd_info	 local;
+	struct sbx_cmd_info	*info = out ? out : &local;
+	struct child		 ch;
+	struct stat		 st;
+	char			 why[SBX_CMD_ERRLEN] = "";
+	int			 ep[2], sp[2], flags, status;
+	ssize_t			 n;
+	size_t			 got = 0;
+	pid_t			 pid;
+
+	memset(info, 0, sizeof *info);
+	if (c == NULL || c->argv == NULL || c->argv[0] == NULL ||
+	    c->workspace == NULL || c->workspace[0] != '/') {
+		seterr(info, "bad command (argv, absolute workspace)");
+		errno = EINVAL;
+		return -1;
+	}
+	if (stat(c->workspace, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		seterr(info, "workspace %s: %s", c->workspace,
+		    strerror(errno ? errno : ENOTDIR));
+		return -1;
+	}
+	if (pipe2(ep, O_CLOEXEC) == -1) {
+		seterr(info, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(sp, O_CLOEXEC) == -1) {
+		seterr(info, "pipe: %s", strerror(errno));
+		close(ep[0]);
+		close(ep[1]);
+		return -1;
+	}
+	memset(&ch, 0, sizeof ch);
+	ch.c = c;
+	ch.errfd = ep[1];
+	ch.syncfd = sp[0];
+	ch.outer_uid = geteuid();
+	ch.outer_gid = getegid();
+	flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
+	    CLONE_NEWUTS | (c->network ? 0 : CLONE_NEWNET);
+	pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid == 0) {
+		close(ep[0]);
+		close(sp[1]);
+		sandbox_init(&ch);
+	}
+	close(ep[1]);
+	close(sp[0]);
+	if (pid == -1) {
+		seterr(info, "clone (user namespaces): %s", strerror(errno));
+		close(ep[0]);
+		close(sp[1]);
+		return -1;
+	}
+	info->userns = 1;
+	info->netns = !c->network;
+	info->cgroup = cg_attach(pid, &c->limits, why, sizeof why);
+	if (!info->cgroup && c->require) {
+		seterr(info, "no cgroup and sandbox.require is set (%s)", why);
+		goto kill;
+	}
+	if (write(sp[1], "g", 1) != 1) {
+		seterr(info, "sync: %s", strerror(errno));
+		goto kill;
+	}
+	close(sp[1]);
+	sp[1] = -1;
+	for (;;) {
+		n = read(ep[0], info->err + got, sizeof info->err - 1 - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0 || (got += (size_t)n) >= sizeof info->err - 1)
+			break;
+	}
+	info->err[got] = '\0';
+	close(ep[0]);
+	if (got > 0) {
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		sbx_cmd_release(pid);
+		return -1;
+	}
+	info->landlock_abi = sbx_ll_abi();
+	info->seccomp = 1;
+	return pid;
+ kill:
+	(void)kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	sbx_cmd_release(pid);
+	close(ep[0]);
+	if (sp[1] != -1)
+		close(sp[1]);
+	return -1;
+}
+
+char *
+sbx_cmd_probe_json(void)
+{
+	char	*s;
+	char	 why[128] = "", degr[128];
+	pid_t	 pid;
+	int	 st, userns = 0, cg = 0, abi = sbx_ll_abi();
+	struct sbx_cmd_limits l = { 0, 0, 64, 0, 0, 64ull << 20 };
+
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS |
+	    CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid == 0) {
+		struct pollfd pf = { -1, 0, 0 };
+
+		(void)poll(&pf, 0, 2000);	/* until killed */
+		_exit(0);
+	}
+	if (pid > 0) {
+		userns = 1;
+		cg = cg_attach(pid, &l, why, sizeof why);
+		(void)kill(pid, SIGKILL);
+		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+			;
+		sbx_cmd_release(pid);
+	}
+	degr[0] = '\0';
+	if (!userns)
+		strlcat(degr, ",\"no user namespaces: no shell tool\"",
+		    sizeof degr);
+	if (!cg)
+		strlcat(degr, ",\"no cgroup\"", sizeof degr);
+	if (!abi)
+		strlcat(degr, ",\"no landlock\"", sizeof degr);
+	if (xasprintf(&s, "{\"userns\":%s,\"cgroup\":%s,\"cgroup_version\":%d,"
+	    "\"landlock_abi\":%d,\"seccomp\":true,\"degraded\":[%s]}",
+	    userns ? "true" : "false", cg ? "true" : "false", cg_v2() ? 2 : 1,
+	    abi, degr[0] ? degr + 1 : "") == -1)
+		return NULL;
+	return s;
+}
