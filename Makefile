@@ -31,7 +31,8 @@ OPT	:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 endif
 CFLAGS	?=
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -I. $(WARN) $(HARDEN) $(OPT) $(PKG_CFLAGS) -MMD -MP
-LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(if $(SAN),-fsanitize=address,undefined)
+SANFLAGS := -fsanitize=address,undefined
+LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(if $(SAN),$(SANFLAGS))
 
 objs	= $(patsubst %.c,$(B)/%.o,$(1))
 LINK	= @mkdir -p $(@D); echo "  LD $@"; $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.a,$^)
@@ -39,7 +40,18 @@ LINK	= @mkdir -p $(@D); echo "  LD $@"; $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filte
 # Every module appends to these.
 BINS		:=
 UNIT_TESTS	:=
+TEST_PROGS	:=	# built for tests, not run as tests
+BENCHES		:=
 FUZZ_TARGETS	:=
+
+# Libraries every module may name in its prerequisites (defined before
+# the fragments are read, since prerequisites expand as they are read).
+LIBIPC		:= $(B)/libipc.a
+LIBWORKER	:= $(B)/libworker.a
+LIBSBX		:= $(B)/libsandbox.a
+HARNESS		:= $(B)/tests/harness.o
+WORKER_LIBS	:= $(LIBWORKER) $(LIBSBX) $(LIBIPC)
+WORKER_PKGS	:= libevent msgpack libseccomp
 
 all: build-all
 
@@ -59,18 +71,20 @@ $(B)/%.o: %.c
 	@echo "  CC $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-build-all: $(BINS) $(UNIT_TESTS)
+build-all: $(BINS) $(UNIT_TESTS) $(TEST_PROGS)
 
 check: deps
 	$(MAKE) build-all
-	B=$(B) sh tests/run.sh
+	B=$(B) UNIT_TESTS="$(UNIT_TESTS)" sh tests/run.sh
 
 deps:
 	sh scripts/deps.sh
 
 asan:
 	$(MAKE) B=build-asan SAN=1 build-all
-	B=build-asan HERMES_SANDBOX=off sh tests/run.sh
+	B=build-asan HERMES_SANDBOX=off ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    UNIT_TESTS="$(subst $(B)/,build-asan/,$(UNIT_TESTS))" sh tests/run.sh
 
 # Fuzz targets are built with clang's libFuzzer, ASan and UBSan.
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \

@@ -27,6 +27,7 @@
  * Bump on any change to the wire format or the message table.
  */
 #define IPC_PROTOCOL_VERSION	1
+#define HERMES_VERSION		"0.1.0"
 
 /* Process roles. */
 enum ipc_role {
@@ -196,6 +197,11 @@ void	 ipc_peer_fail(struct ipc_peer *, const char *fmt, ...)
 size_t	 ipc_peer_queued(const struct ipc_peer *);
 void	 ipc_peer_set_wm(struct ipc_peer *, size_t high, size_t low, ipc_wm_fn);
 void	 ipc_peer_pause(struct ipc_peer *, int paused);	/* stop reading */
+/*
+ * Take the fd back and free the peer (the fd stays open). -1 (peer kept)
+ * if bytes beyond the last dispatched frame were already read.
+ */
+int	 ipc_peer_detach(struct ipc_peer *);
 /* Block (poll) up to timeout_ms until the write queue is empty. */
 int	 ipc_peer_flush_wait(struct ipc_peer *, int timeout_ms);
 int	 ipc_peer_fd(const struct ipc_peer *);

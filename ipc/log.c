@@ -80,7 +80,7 @@ log_set_flush(void (*fn)(void))
 	log_flush = fn;
 }
 
-static void
+static void __attribute__((noreturn))
 die(void)
 {
 	if (log_flush != NULL)

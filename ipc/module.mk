@@ -1,11 +1,6 @@
 # ipc/: libipc.a (frames, message table, peers, util) and libworker.a
 # (the worker life cycle; needs libsandbox.a).
 IPC_SRCS	:= ipc/util.c ipc/log.c ipc/msg.c ipc/codec.c ipc/frame.c ipc/peer.c ipc/blocking.c
-LIBIPC		:= $(B)/libipc.a
-LIBWORKER	:= $(B)/libworker.a
-# What a worker links: its own objects, then these, then its libraries.
-WORKER_LIBS	 = $(LIBWORKER) $(LIBSBX) $(LIBIPC)
-WORKER_PKGS	:= libevent msgpack libseccomp
 
 $(LIBIPC): $(call objs,$(IPC_SRCS))
 	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^

@@ -112,6 +112,8 @@ peer_closed(struct ipc_peer *p, const char *err)
 	p->busy++;
 	p->on_close(p, err, p->arg);
 	p->busy--;
+	if (p->freed && p->busy == 0)
+		peer_destroy(p);
 }
 
 static void
@@ -154,32 +156,35 @@ int
 ipc_peer_send(struct ipc_peer *p, struct ipc_buf *b)
 {
 	size_t	 len;
+	int	 rv;
 
 	(void)ipc_buf_data(b, &len);
 	if (p->dead) {
 		ipc_buf_free(b);
 		return -1;
 	}
+	p->busy++;
 	TAILQ_INSERT_TAIL(&p->wq, b, entry);
 	p->queued += len;
-	if (p->queued > IPC_WQ_MAX) {
+	if (p->queued > IPC_WQ_MAX)
 		peer_closed(p, "write queue over its limit");
-		return -1;
-	}
-	if (!p->above && p->queued > p->wm_high) {
+	if (!p->dead && !p->above && p->queued > p->wm_high) {
 		p->above = 1;
-		if (p->wm_cb != NULL) {
-			p->busy++;
+		if (p->wm_cb != NULL)
 			p->wm_cb(p, 1, p->arg);
-			p->busy--;
-		}
 	}
-	/* Write at once when nothing is pending: saves a loop turn. */
-	if (TAILQ_FIRST(&p->wq) == b && !p->busy)
-		peer_flush(p);
-	else if (!p->dead)
-		(void)event_add(p->wev, NULL);
-	return p->dead ? -1 : 0;
+	/* Write at once when nothing else was pending: saves a loop turn. */
+	if (!p->dead) {
+		if (TAILQ_FIRST(&p->wq) == b && p->busy == 1)
+			peer_flush(p);
+		else
+			(void)event_add(p->wev, NULL);
+	}
+	rv = p->dead ? -1 : 0;
+	p->busy--;
+	if (p->freed && p->busy == 0)
+		peer_destroy(p);
+	return rv;
 }
 
 void
@@ -314,6 +319,20 @@ ipc_peer_flush_wait(struct ipc_peer *p, int timeout_ms)
 		(void)poll(&pfd, 1, 10);
 	}
 	return 0;
+}
+
+int
+ipc_peer_detach(struct ipc_peer *p)
+{
+	int	 fd;
+
+	if (p->rd.w - p->rd.r - p->rd.consume > 0 || p->rd.nfdq > 0 ||
+	    !TAILQ_EMPTY(&p->wq))
+		return -1;
+	fd = p->fd;
+	p->fd = -1;
+	ipc_peer_free(p);
+	return fd;
 }
 
 int
