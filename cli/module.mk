@@ -1,1 +1,21 @@
-# cli: see docs/HACKING.md
+# cli/: hermes, the client of hermesd (see cli/cli.h).
+CLI_SRCS	:= cli/args.c cli/conn.c cli/chat.c cli/slash.c cli/out.c \
+		   cli/cmds.c cli/yamledit.c
+CLI_PKGS	:= msgpack jansson yaml-0.1 libedit
+
+BINS		+= $(B)/hermes
+$(B)/hermes: $(call objs,cli/main.c $(CLI_SRCS)) $(LIBIPC)
+	$(LINK) $(call libs,$(CLI_PKGS))
+
+CLI_TESTS	:= test_cli_args test_cli_slash test_cli_out test_cli_yaml
+UNIT_TESTS	+= $(addprefix $(B)/tests/,$(CLI_TESTS))
+$(addprefix $(B)/tests/,$(CLI_TESTS)): $(B)/tests/%: \
+	    $(B)/tests/unit/%.o $(call objs,$(CLI_SRCS)) $(LIBIPC)
+	$(LINK) $(call libs,$(CLI_PKGS) cmocka)
+
+# A bare client for bench/bench_cli.sh: exec + connect + hello + one
+# frame, the floor hermes is measured against.
+BENCHES		+= $(B)/bench/bench_cli_floor
+$(B)/bench/bench_cli_floor: $(call objs,bench/bench_cli_floor.c) $(LIBIPC)
+	$(LINK) $(call libs,msgpack)
+BENCH_SCRIPTS	+= bench/bench_cli.sh
