@@ -136,6 +136,8 @@ struct store {
 	int			 fts_ok;
 	int			 trigram_ok;
 	char			 err[512];	/* last error, one line */
+	char			*open_err;	/* why there is no db (degraded) */
+	const char		*open_code;
 	const char		*code;		/* last error code */
 };
 
@@ -150,8 +152,15 @@ struct store_res {
 };
 
 /* ---- db.c ------------------------------------------------------------ */
+extern const char *store_last_code;	/* code of the last failed open */
 /* Open (creating or migrating) HERMES_HOME's state.db. NULL + err. */
 struct store	*store_open(const char *home, char *err, size_t errlen);
+/* A store without state.db (it could not be opened): file ops work,
+ * session ops answer with the open error. */
+struct store	*store_open_degraded(const char *home, const char *code,
+		    const char *err);
+/* Read memory limits etc. from config.yaml as JSON (may be NULL). */
+void		 store_configure(struct store *, const char *config_json);
 void		 store_close(struct store *);
 /* Set s->err/s->code; returns -1. */
 int		 store_fail(struct store *, const char *code, const char *fmt, ...)
@@ -167,6 +176,18 @@ int		 store_schema_version(struct store *);
 /* integrity_check + FTS rebuild. */
 json_t		*store_repair(struct store *);
 double		 store_now(void);	/* Unix time, float seconds */
+/* Arguments: 0, or -1 with an "invalid" error. *out is NULL when the key
+ * is absent or null. */
+int		 store_arg_str(struct store *, json_t *args, const char *key,
+		    int required, const char **out);
+int		 store_arg_int(struct store *, json_t *args, const char *key,
+		    int64_t def, int64_t *out);
+int		 store_arg_bool(struct store *, json_t *args, const char *key,
+		    int def, int *out);
+/* A JSON string from bytes; invalid UTF-8 becomes U+FFFD. */
+json_t		*store_json_text(const char *, size_t);
+/* The current row of a statement as an object keyed by column name. */
+json_t		*store_row_json(struct sqlite3_stmt *);
 
 /* ---- sessions.c ------------------------------------------------------ */
 int	 store_session_id(char *buf, size_t len);	/* YYYYMMDD_HHMMSS_8hex */
@@ -229,6 +250,11 @@ int	 store_rmtree(const char *path);
  * directories when mkdirs is set. -1 + errno. */
 int	 store_open_beneath(const char *dir, const char *rel, int flags,
 	    int mode, int mkdirs);
+/* Atomically write dir/rel (parents created, no symlink followed).
+ * 0 or -errno. */
+int	 store_write_beneath(const char *dir, const char *rel, const void *,
+	    size_t);
+int	 store_unlink_beneath(const char *dir, const char *rel);
 
 /* ---- ops.c ----------------------------------------------------------- */
 /* Run one op: the single table of ops. res is filled; always returns. */
