@@ -1624,6 +1624,13 @@ int
 config_load(const char *home, struct hermes_config **out, char *err,
     size_t errlen)
 {
+	return config_load_owner(home, geteuid(), out, err, errlen);
+}
+
+int
+config_load_owner(const char *home, uid_t owner, struct hermes_config **out,
+    char *err, size_t errlen)
+{
 	char homebuf[PATH_MAX], path[PATH_MAX];
 
 	*out = NULL;
@@ -1636,7 +1643,7 @@ config_load(const char *home, struct hermes_config **out, char *err,
 	if ((size_t)snprintf(path, sizeof(path), "%s/config.yaml", home) >=
 	    sizeof(path))
 		return fail_at(err, errlen, home, 0, 0, "path too long");
-	return config_load_path(path, geteuid(), out, err, errlen);
+	return config_load_path(path, owner, out, err, errlen);
 }
 
 void

@@ -110,6 +110,12 @@ struct hermes_config {
  */
 int	 config_load(const char *home, struct hermes_config **,
 	    char *err, size_t errlen);
+/*
+ * System mode: root reads a tenant's HERMES_HOME/config.yaml; a file
+ * holding secrets may then be owned by the tenant's uid (or root).
+ */
+int	 config_load_owner(const char *home, uid_t owner,
+	    struct hermes_config **, char *err, size_t errlen);
 /* Same for an explicit file (system mode: CFG_SYSTEM_CONFIG). */
 int	 config_load_file(const char *path, struct hermes_config **,
 	    char *err, size_t errlen);

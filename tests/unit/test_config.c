@@ -741,6 +741,16 @@ test_secrets(void **state)
 		/* System mode: the tenant's own files are accepted. */
 		assert_int_equal(config_check_secrecy_owner(path, 4242, err,
 		    sizeof(err)), 0);
+		(void)snprintf(path, sizeof(path), "%s/config.yaml", tmpdir);
+		write_file(path, "model: {api_key: sk-t}\n", 0600);
+		assert_int_equal(chown(path, 4242, 4242), 0);
+		assert_int_equal(config_load(tmpdir, &cfg, err, sizeof(err)),
+		    -1);
+		assert_non_null(strstr(err, "owned by uid 4242"));
+		assert_int_equal(config_load_owner(tmpdir, 4242, &cfg, err,
+		    sizeof(err)), 0);
+		assert_string_equal(cfg->api_key, "sk-t");
+		config_free(cfg);
 	}
 }
 
