@@ -274,9 +274,13 @@ load(struct store *s, const struct target *t, int *drift, char **rawp)
 static int
 save(struct store *s, const struct target *t, json_t *entries)
 {
-	char *path = path_of(s, t), *text = render(entries);
+	char *path = path_of(s, t), *text = render(entries), *dir;
 	int rc;
 
+	xasprintf(&dir, "%s/memories", s->home);
+	if (store_mkdirs(dir, 0700) == -1)
+		log_warn("%s", dir);
+	free(dir);
 	rc = store_write_atomic(path, text, strlen(text), 0600);
 	free(path);
 	free(text);
