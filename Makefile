@@ -89,10 +89,12 @@ asan:
 # Fuzz targets are built with clang's libFuzzer, ASan and UBSan.
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
 	$(PKG_CFLAGS) -DHERMES_FUZZ=1
-$(B)/fuzz/%: tests/fuzz/%.c
+$(B)/fuzz/%: tests/fuzz/%.c FORCE
 	@mkdir -p $(@D)
 	@echo "  FUZZ $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS_$*) $(call libs,$(FUZZ_LIBS_$*))
+
+FORCE:
 
 fuzz-build: $(addprefix $(B)/fuzz/,$(FUZZ_TARGETS))
 
@@ -114,6 +116,7 @@ format-check:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all build-all check deps asan fuzz fuzz-build run demo bench format-check clean
+
+.PHONY: FORCE all build-all check deps asan fuzz fuzz-build run demo bench format-check clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -226,6 +226,14 @@ reader_next(struct ipc_reader *rd, struct ipc_msg *m, char *err, size_t errlen)
 }
 
 void
+reader_feed(struct ipc_reader *rd, const void *p, size_t n)
+{
+	reserve(rd, n);
+	memcpy(rd->buf + rd->w, p, n);
+	rd->w += n;
+}
+
+void
 msg_close_fds(struct ipc_msg *m)
 {
 	close_fds(m->fds, m->nfds);

@@ -54,6 +54,8 @@ ssize_t	 reader_fill(struct ipc_reader *, int fd, char *err, size_t errlen);
  * bytes; -1: the stream is broken (err says why). */
 int	 reader_next(struct ipc_reader *, struct ipc_msg *, char *err,
 	    size_t errlen);
+/* Append bytes as if read (tests, fuzzing). */
+void	 reader_feed(struct ipc_reader *, const void *, size_t);
 /* Close fds of a message the dispatcher did not take. */
 void	 msg_close_fds(struct ipc_msg *);
 
