@@ -1,1 +1,18 @@
-# agent: see docs/HACKING.md
+# agent/: hermes-agent, the confined conversation state machine.
+AGENT_PURE	:= agent/tools.c agent/cfg.c agent/context.c agent/prompt.c \
+		   agent/cache.c agent/learning.c
+AGENT_CORE	:= $(AGENT_PURE) agent/loop.c agent/turn.c agent/cmd.c
+AGENT_PKGS	:= jansson
+
+BINS		+= $(B)/hermes-agent
+$(B)/hermes-agent: $(call objs,agent/agent_main.c $(AGENT_CORE)) $(WORKER_LIBS)
+	$(LINK) $(call libs,$(WORKER_PKGS) $(AGENT_PKGS))
+
+UNIT_TESTS	+= $(B)/tests/test_agent_tools $(B)/tests/test_agent_context \
+		   $(B)/tests/test_agent_session
+$(B)/tests/test_agent_tools: $(call objs,tests/unit/test_agent_tools.c $(AGENT_PURE)) $(LIBIPC)
+	$(LINK) $(call libs,$(AGENT_PKGS) libevent msgpack cmocka)
+$(B)/tests/test_agent_context: $(call objs,tests/unit/test_agent_context.c $(AGENT_PURE)) $(LIBIPC)
+	$(LINK) $(call libs,$(AGENT_PKGS) libevent msgpack cmocka)
+$(B)/tests/test_agent_session: $(call objs,tests/unit/test_agent_session.c $(AGENT_PURE)) $(LIBIPC)
+	$(LINK) $(call libs,$(AGENT_PKGS) libevent msgpack cmocka)
