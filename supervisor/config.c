@@ -1428,6 +1428,51 @@ strip_secrets(json_t *v, int depth)
 }
 
 static void
+each_secret(const json_t *v, char *path, size_t len, size_t plen, int depth,
+    cfg_secret_fn fn, void *arg)
+{
+	const char *k;
+	json_t *c;
+	size_t i, n;
+
+	if (depth > CFG_MAX_DEPTH)
+		return;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, c) {
+			n = (size_t)snprintf(path + plen, len - plen, "%s%s",
+			    plen ? "." : "", k);
+			if (n >= len - plen)
+				continue;
+			if (secret_key(k) && json_is_string(c) &&
+			    json_string_length(c) > 0)
+				fn(path, json_string_value(c), arg);
+			else
+				each_secret(c, path, len, plen + n, depth + 1,
+				    fn, arg);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, c) {
+			n = (size_t)snprintf(path + plen, len - plen, "%s%zu",
+			    plen ? "." : "", i);
+			if (n < len - plen)
+				each_secret(c, path, len, plen + n, depth + 1,
+				    fn, arg);
+		}
+	}
+	path[plen] = '\0';
+}
+
+void
+config_foreach_secret(const struct hermes_config *cfg, cfg_secret_fn fn,
+    void *arg)
+{
+	char path[1024] = "";
+
+	if (cfg != NULL && cfg->root != NULL)
+		each_secret(cfg->root, path, sizeof(path), 0, 0, fn, arg);
+}
+
+static void
 load_typed(struct hermes_config *cfg)
 {
 	json_t *model = config_get(cfg, "model"), *mode;

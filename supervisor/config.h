@@ -135,6 +135,15 @@ int	 config_where(const struct hermes_config *, const char *path,
  * Caller frees with free().
  */
 char	*config_public_json(const struct hermes_config *);
+/*
+ * Call fn for every secret string that config_public_json() removes, by
+ * dotted path ("model.api_key", "fallback_providers.0.api_key",
+ * "mcp_servers.gh.env.GITHUB_TOKEN"): what llm-fetch (or whoever needs
+ * one) gets in its CONFIG secrets map instead.
+ */
+typedef void (*cfg_secret_fn)(const char *path, const char *value, void *);
+void	 config_foreach_secret(const struct hermes_config *, cfg_secret_fn,
+	    void *);
 /* The tenant of a uid, or NULL. */
 const struct cfg_tenant *config_tenant_by_uid(const struct hermes_config *,
 	    uid_t);

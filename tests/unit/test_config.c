@@ -214,6 +214,33 @@ test_hermes_full(void **state)
 	config_free(cfg);
 }
 
+/* The documented example is a valid file, with the documented defaults. */
+static void
+test_example(void **state)
+{
+	struct hermes_config *cfg = NULL;
+	char err[CFG_MAX_ERR] = "";
+	const char *dir = getenv("HERMES_CONFIG_FIXTURES");
+	char path[PATH_MAX];
+
+	(void)state;
+	(void)snprintf(path, sizeof(path), "%s%setc/config.yaml.example",
+	    dir ? dir : "", dir ? "/../../../" : "");
+	if (config_load_file(path, &cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg->present, 1);
+	assert_int_equal(cfg->backend, CFG_BACKEND_LOCAL);
+	assert_int_equal(cfg->approvals, CFG_APPROVALS_SMART);
+	assert_int_equal(cfg->terminal_timeout, TOOL_DEFAULT_TIMEOUT_S);
+	assert_int_equal(cfg->approvals_timeout, 60);
+	assert_int_equal(cfg->max_turns, 90);
+	assert_int_equal(cfg->max_clients_per_uid, SUP_MAX_CONN_PER_UID);
+	assert_int_equal(cfg->sandbox_require, 0);
+	assert_int_equal(cfg->sandbox_network, 1);
+	assert_int_equal(cfg->has_secrets, 0);
+	config_free(cfg);
+}
+
 static void
 test_model_forms(void **state)
 {
@@ -653,8 +680,20 @@ test_tenants(void **state)
 }
 
 static void
+collect(const char *path, const char *value, void *arg)
+{
+	char *buf = arg;
+
+	(void)strlcat(buf, path, 1024);
+	(void)strlcat(buf, "=", 1024);
+	(void)strlcat(buf, value, 1024);
+	(void)strlcat(buf, ";", 1024);
+}
+
+static void
 test_secrets(void **state)
 {
+	char seen[1024] = "";
 	struct hermes_config *cfg = NULL;
 	char path[PATH_MAX], link[PATH_MAX], err[CFG_MAX_ERR];
 	char want[2 * PATH_MAX + 128];
@@ -680,6 +719,11 @@ test_secrets(void **state)
 	assert_non_null(strstr(pub, "\"tokens_total\":5"));
 	assert_non_null(strstr(pub, "\"provider\":\"x\""));
 	free(pub);
+	config_foreach_secret(cfg, collect, seen);
+	assert_string_equal(seen, "model.api_key=sk-secret;"
+	    "fallback_providers.0.api_key=sk-2;terminal.sudo_password=hunter2;"
+	    "mcp_servers.gh.env.GITHUB_PERSONAL_ACCESS_TOKEN=t;"
+	    "mcp_servers.gh.headers.Authorization=Bearer x;");
 	config_free(cfg);
 	cfg = parse_ok("model: {api_key: ''}\n");
 	assert_int_equal(cfg->has_secrets, 0);
@@ -760,6 +804,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_hermes_full),
+		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_model_forms),
 		cmocka_unit_test(test_scalar_types),
 		cmocka_unit_test(test_wrong_types),
