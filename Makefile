@@ -42,6 +42,7 @@ BINS		:=
 UNIT_TESTS	:=
 TEST_PROGS	:=	# built for tests, not run as tests
 BENCHES		:=
+BENCH_SCRIPTS	:=
 FUZZ_TARGETS	:=
 
 # Libraries every module may name in its prerequisites (defined before
@@ -107,8 +108,8 @@ run: build-all
 demo: build-all
 	sh scripts/demo.sh
 
-bench: build-all
-	B=$(B) sh bench/run.sh
+bench: build-all $(BENCHES)
+	B=$(B) BENCHES="$(BENCHES)" BENCH_SCRIPTS="$(BENCH_SCRIPTS)" sh bench/run.sh
 
 format-check:
 	clang-format --dry-run -Werror $(shell git ls-files '*.c' '*.h')

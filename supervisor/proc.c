@@ -233,6 +233,7 @@ proc_start(struct proc *p)
 	p->ready_ms = 0;
 	p->stopping = 0;
 	p->spawned_ms = now_ms();
+	p->spawned_us = now_us();
 	p->state = PS_STARTING;
 	p->peer = ipc_peer_new(sup.base, sv[0], ROLE_SUPERVISOR, p->role, 0,
 	    proc_dispatch, proc_close, p);
@@ -393,10 +394,10 @@ proc_dispatch(struct ipc_peer *peer, struct ipc_msg *m, void *arg)
 		(void)evtimer_del(p->timer);
 		free(p->sandbox);
 		p->sandbox = ipc_get_strdup(m, "sandbox");
-		log_debug("%s: ready in %llu ms (pid %d)",
+		log_debug("%s: ready in %llu us (pid %d, gen %llu)",
 		    ipc_role_name(p->role),
-		    (unsigned long long)(p->ready_ms - p->spawned_ms),
-		    (int)p->pid);
+		    (unsigned long long)(now_us() - p->spawned_us),
+		    (int)p->pid, (unsigned long long)p->gen);
 		wire_all(p);
 		if (p->restarts > 0)
 			proc_notify(p->t, p->role, "restarted",

@@ -34,6 +34,7 @@ struct proc {
 	struct ipc_peer	*peer;
 	enum proc_state	 state;
 	uint64_t	 spawned_ms;	/* fork time */
+	uint64_t	 spawned_us;
 	uint64_t	 ready_ms;	/* READY time, 0 before */
 	uint64_t	 died_ms;
 	int		 restarts;	/* total */

@@ -15,7 +15,7 @@
 # Exit status of a test: 0 pass, 77 skip, anything else fail.
 
 set -u
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 B=${B:-build}
 case "$B" in /*) BIN=$B ;; *) BIN=$TOP/$B ;; esac
 H_PIDS=""
