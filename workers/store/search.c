@@ -691,8 +691,11 @@ fts_hits(struct store *s, const char *table, const char *match,
 		n++;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		/* A query FTS5 still refuses: no results, never an error. */
-		log_debug("search: %s", sqlite3_errmsg(s->db));
+		/* A query FTS5 still refuses: no results, never an error
+		 * for the user; counted so tests and fuzzing catch it. */
+		s->fts_errors++;
+		log_warnx("search: FTS refused [%s]: %s", match,
+		    sqlite3_errmsg(s->db));
 	}
 	sqlite3_finalize(st);
 	return n;

@@ -135,6 +135,7 @@ struct store {
 	unsigned		 writes;	/* since the last checkpoint */
 	int			 fts_ok;
 	int			 trigram_ok;
+	unsigned		 fts_errors;	/* MATCH refused a query (a bug) */
 	char			 err[512];	/* last error, one line */
 	char			*open_err;	/* why there is no db (degraded) */
 	const char		*open_code;
