@@ -491,9 +491,11 @@ control_listen(void)
 	strlcpy(dir, sup.sockpath, sizeof(dir));
 	if (check_sockdir(dirname(dir)) == -1)
 		return -1;
-	snprintf(lockpath, sizeof(lockpath), "%s.lock", sup.sockpath);
-	if ((lock_fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600))
-	    == -1) {
+	/* "<sock>.pid", locked for the daemon's life ("<sock>.lock" is the
+	 * CLI's, held while it starts a daemon). */
+	snprintf(lockpath, sizeof(lockpath), "%s.pid", sup.sockpath);
+	if ((lock_fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1) {
 		log_warn("%s", lockpath);
 		return -1;
 	}
@@ -502,6 +504,8 @@ control_listen(void)
 		    lockpath);
 		return -1;
 	}
+	if (ftruncate(lock_fd, 0) == 0)
+		(void)dprintf(lock_fd, "%d\n", (int)getpid());
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlcpy(sun.sun_path, sup.sockpath, sizeof(sun.sun_path)) >=
@@ -565,7 +569,7 @@ control_close(void)
 		listen_fd = -1;
 	}
 	if (lock_fd != -1) {
-		snprintf(lockpath, sizeof(lockpath), "%s.lock", sup.sockpath);
+		snprintf(lockpath, sizeof(lockpath), "%s.pid", sup.sockpath);
 		(void)unlink(lockpath);
 		close(lock_fd);
 		lock_fd = -1;

@@ -302,6 +302,10 @@ sup_doctor_json(struct tenant *t)
 		json_array_append_new(roles, r);
 	}
 	json_object_set_new(doc, "roles", roles);
+	if (sandbox_probe_json(&s) == 0 && s != NULL) {
+		json_object_set_new(doc, "kernel", json_loads(s, 0, NULL));
+		free(s);
+	}
 	s = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	return s != NULL ? s : xstrdup("{}");
@@ -386,6 +390,30 @@ heartbeat_cb(evutil_socket_t fd, short ev, void *arg)
 	proc_heartbeat();
 }
 
+/* What this kernel can enforce, per role (hermesd -n). */
+static void
+print_probe(void)
+{
+	json_t		*doc;
+	char		*text = NULL, *pretty;
+
+	if (sandbox_probe_json(&text) == -1 || text == NULL) {
+		printf("sandbox: probe failed\n");
+		return;
+	}
+	if ((doc = json_loads(text, 0, NULL)) == NULL) {
+		printf("sandbox: %s\n", text);
+		free(text);
+		return;
+	}
+	pretty = json_dumps(doc, JSON_INDENT(2));
+	printf("sandbox (what this kernel enforces):\n%s\n",
+	    pretty != NULL ? pretty : text);
+	free(pretty);
+	json_decref(doc);
+	free(text);
+}
+
 static void
 check_only(void)
 {
@@ -408,7 +436,7 @@ check_only(void)
 		printf("  .env: %zu entries\n", t->env != NULL ?
 		    t->env->nvars : (size_t)0);
 	}
-	/* sandbox probe: see check_probe() */
+	print_probe();
 }
 
 int
@@ -446,7 +474,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	log_set_verbose(sup.verbose);
+	log_set_verbose(LOG_L_INFO + sup.verbose);
 	sb = getenv("HERMES_SANDBOX");
 	sup.sandbox_on = !(sb != NULL && strcmp(sb, "off") == 0);
 

@@ -144,7 +144,7 @@ child_exec(struct proc *p, int fd)
 	const char	*v;
 	sigset_t	 all;
 	size_t		 i, n = 0;
-	int		 sig, nullfd;
+	int		 sig, nullfd, logfd;
 
 	/* Undo the supervisor's signal state (libevent's handlers). */
 	for (sig = 1; sig < NSIG; sig++)
@@ -155,16 +155,18 @@ child_exec(struct proc *p, int fd)
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
 		_exit(1);
-	if (dup2(fd, 3) == -1)
+	/* Move the channel and the log out of the way of 0-3 first. */
+	if ((fd = fcntl(fd, F_DUPFD_CLOEXEC, 10)) == -1)
 		_exit(126);
-	if ((nullfd = open("/dev/null", O_RDWR)) != -1) {
+	logfd = sup.logfd != -1 ? fcntl(sup.logfd, F_DUPFD_CLOEXEC, 10) : -1;
+	if ((nullfd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
 		(void)dup2(nullfd, 0);
 		(void)dup2(nullfd, 1);
-		if (!sup.foreground && sup.logfd == -1)
-			(void)dup2(nullfd, 2);
+		if (!sup.foreground)
+			(void)dup2(logfd != -1 ? logfd : nullfd, 2);
 	}
-	if (!sup.foreground && sup.logfd != -1)
-		(void)dup2(sup.logfd, 2);
+	if (dup2(fd, 3) == -1)
+		_exit(126);
 	closefrom_fd(4);
 
 	if (sup.system_mode && p->t->uid != 0) {
@@ -331,7 +333,7 @@ send_config(struct proc *p)
 	ipc_add_str(b, "home", t->home);
 	ipc_add_str(b, "tenant", t->name);
 	ipc_add_str(b, "config", t->config_json);
-	ipc_add_u64(b, "verbose", (uint64_t)sup.verbose);
+	ipc_add_u64(b, "verbose", (uint64_t)log_get_verbose());
 	ipc_add_bool(b, "sandbox", sup.sandbox_on);
 	if ((ws = t->cfg->terminal_cwd) != NULL && *ws == '/')
 		ipc_add_str(b, "workspace", ws);
