@@ -145,15 +145,19 @@ sbx_ll_apply(enum sbx_ll kind, const char *home, const char *ws,
 		return 1;
 	res->abi = abi;
 	memset(&attr, 0, sizeof attr);
-	attr.handled_access_fs = fs_all(abi);
+	if (kind == LLK_SCOPE && abi < 6)
+		return 1;
+	attr.handled_access_fs = kind == LLK_SCOPE ? 0 : fs_all(abi);
 	attr_len = sizeof attr.handled_access_fs;
-	res->fs = 1;
+	res->fs = kind != LLK_SCOPE;
 	if (abi >= 4) {
-		attr.handled_access_net = LL_NET_BIND_TCP;
-		if (kind != LLK_RESOLVER && kind != LLK_READ_ALL_NET)
+		attr.handled_access_net = kind == LLK_SCOPE ? 0 :
+		    LL_NET_BIND_TCP;
+		if (kind != LLK_RESOLVER && kind != LLK_READ_ALL_NET &&
+		    kind != LLK_SCOPE)
 			attr.handled_access_net |= LL_NET_CONNECT_TCP;
 		attr_len = offsetof(struct ll_ruleset_attr, scoped);
-		res->net = 1;
+		res->net = attr.handled_access_net != 0;
 	}
 	if (abi >= 6) {
 		attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
@@ -195,6 +199,7 @@ sbx_ll_apply(enum sbx_ll kind, const char *home, const char *ws,
 			goto out;
 		break;
 	case LLK_NONE:
+	case LLK_SCOPE:
 		break;
 	}
 	for (i = 0; extra_rw != NULL && extra_rw[i] != NULL; i++)

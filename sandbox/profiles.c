@@ -315,7 +315,7 @@ const struct sbx_prof sbx_profiles[SBX_MAX] = {
 	{ SBX_STORE, "store", D_KILL, CORE | GB(G_FILE_RW) | GB(G_THREAD),
 	    LLK_HOME, WORKER | F_NOFORK },
 	{ SBX_TOOL_LOCAL, "tool-local", D_KILL, RUNNER | GB(G_NS_SETUP),
-	    LLK_NONE, WORKER | F_OWN_USERNS | F_NET_BY_CTX },
+	    LLK_SCOPE, WORKER | F_OWN_USERNS | F_NET_BY_CTX },
 	{ SBX_TOOL_CMD, "tool-cmd", D_ALLOW, GB(G_DENY_EPERM), LLK_NONE,
 	    F_NNP | F_ARCH },
 	{ SBX_TOOL_DOCKER, "tool-docker", D_KILL, RUNNER | GB(G_SOCK_UNIX),

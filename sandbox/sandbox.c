@@ -6,6 +6,7 @@
  * then the profile's seccomp filter. Everything it did or could not do
  * goes into the report.
  */
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -221,6 +222,73 @@ own_userns(int network, char *why, size_t len)
 	return 0;
 }
 
+/*
+ * The runner's own view, in its own mount namespace: everything
+ * read-only and nosuid except the workspace, /proc and the cgroup
+ * controllers it must write to set up command sandboxes.
+ */
+static const char *const runner_rw[] = {
+	"/proc", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory",
+	"/sys/fs/cgroup/unified",
+};
+
+static int
+is_mount_root(const char *path)
+{
+	struct statx	 stx;
+
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS,
+	    &stx) == -1)
+		return 0;
+	return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	    (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+static int
+runner_view(const char *ws, char *why, size_t len)
+{
+	struct mount_attr	 ro = { .attr_set = MOUNT_ATTR_RDONLY |
+	    MOUNT_ATTR_NOSUID };
+	struct mount_attr	 rw = { .attr_clr = MOUNT_ATTR_RDONLY };
+	size_t			 i;
+	int			 wsfd = -1;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1) {
+		snprintf(why, len, "private /: %s", strerror(errno));
+		return -1;
+	}
+	if (ws != NULL && (wsfd = (int)open_tree(AT_FDCWD, ws,
+	    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)) == -1) {
+		snprintf(why, len, "workspace %s: %s", ws, strerror(errno));
+		return -1;
+	}
+	if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro)
+	    == -1) {
+		snprintf(why, len, "read-only /: %s", strerror(errno));
+		goto bad;
+	}
+	for (i = 0; i < nitems(runner_rw); i++)
+		if (is_mount_root(runner_rw[i]) && mount_setattr(AT_FDCWD,
+		    runner_rw[i], 0, &rw, sizeof rw) == -1) {
+			snprintf(why, len, "%s: %s", runner_rw[i],
+			    strerror(errno));
+			goto bad;
+		}
+	if (wsfd != -1) {
+		if (move_mount(wsfd, "", AT_FDCWD, ws,
+		    MOVE_MOUNT_F_EMPTY_PATH) == -1) {
+			snprintf(why, len, "workspace: %s", strerror(errno));
+			goto bad;
+		}
+		close(wsfd);
+	}
+	return 0;
+ bad:
+	if (wsfd != -1)
+		close(wsfd);
+	return -1;
+}
+
 static int
 env_is(const char *name, const char *val)
 {
@@ -241,6 +309,7 @@ sandbox_enter(enum sbx_profile id, const struct sbx_ctx *ctx)
 	int				 ndegr = 0, debug, nrules = 0;
 	int				 scrubbed = 0, fds = 0, dirfds = 0;
 	int				 userns = 0, arch = 0, rc, llrc = 0;
+	int				 view = 0;
 
 	if (ctx == NULL)
 		ctx = &none;
@@ -282,9 +351,13 @@ sandbox_enter(enum sbx_profile id, const struct sbx_ctx *ctx)
 		}
 	}
 	if (p->flags & F_OWN_USERNS) {
-		if (own_userns(ctx->network, why, sizeof why) == 0)
+		if (own_userns(ctx->network, why, sizeof why) == 0) {
 			userns = 1;
-		else
+			if (runner_view(ctx->workspace, why, sizeof why) == 0)
+				view = 1;
+			else
+				degr[ndegr++] = "read-only view";
+		} else
 			degr[ndegr++] = "own user namespace";
 	}
 	if ((p->flags & F_NNP) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
@@ -299,7 +372,9 @@ sandbox_enter(enum sbx_profile id, const struct sbx_ctx *ctx)
 			return -1;
 		}
 		if (llrc == 1)
-			degr[ndegr++] = "landlock unavailable";
+			degr[ndegr++] = p->ll == LLK_SCOPE ?
+			    "landlock signal scoping unavailable" :
+			    "landlock unavailable";
 		snprintf(llwhy, sizeof llwhy, "%s", ll.err);
 	}
 	if (p->dflt != D_NONE) {
@@ -344,8 +419,9 @@ sandbox_enter(enum sbx_profile id, const struct sbx_ctx *ctx)
 	if (userns)
 		cat(report, sizeof report, "\"user\",\"mount\"%s",
 		    ctx->network ? "" : ",\"net\"");
-	cat(report, sizeof report, "],\"env_scrubbed\":%d,\"fds\":%d,"
-	    "\"degraded\":[", scrubbed, fds);
+	cat(report, sizeof report, "]%s,\"env_scrubbed\":%d,\"fds\":%d,"
+	    "\"degraded\":[", view ? ",\"view\":\"read-only but workspace\"" :
+	    "", scrubbed, fds);
 	for (rc = 0; rc < ndegr; rc++) {
 		if (rc > 0)
 			cat(report, sizeof report, ",");

@@ -69,7 +69,9 @@ enum sbx_ll {
 	LLK_RESOLVER,	/* read CA bundle and resolver files; TCP connect */
 	LLK_HOME,	/* read/write HERMES_HOME only; no TCP */
 	LLK_READ_ALL,	/* read/exec everywhere, write workspace; no TCP */
-	LLK_READ_ALL_NET	/* the same with TCP connect */
+	LLK_READ_ALL_NET,	/* the same with TCP connect */
+	LLK_SCOPE		/* no fs rules (they forbid mounts): only
+				   signal and abstract-socket scoping */
 };
 
 enum sbx_dflt { D_KILL, D_ALLOW, D_NONE };
