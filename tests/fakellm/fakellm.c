@@ -35,6 +35,7 @@
  *   "text", "reasoning": strings streamed in deltas (split after each
  *                       space, or every "chunk" bytes)
  *   "text_bytes": n     n bytes of generated text instead of "text"
+ *   "echo": true        "text" followed by the last user message
  *   "tool_calls": [{"id", "name", "arguments": object or string}]:
  *                       arguments are streamed in 7-byte pieces
  *   "finish_reason", "usage": {"input", "output", "cache_read",
@@ -94,6 +95,7 @@ static const char *keys[MAX_KEYS];
 static int	 nkeys;
 static int	 quiet;
 static unsigned long reqno;
+static char	*cur_user;	/* last user text of the request played */
 
 /* One streamed answer in progress. */
 struct out {
@@ -385,6 +387,17 @@ args_text(json_t *c)
 	return json_dumps(a, JSON_COMPACT);
 }
 
+static void
+xasprintf_(char **p, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(p, fmt, ap) == -1)
+		err(1, "vasprintf");
+	va_end(ap);
+}
+
 static char *
 turn_text(json_t *t, size_t *len)
 {
@@ -408,7 +421,13 @@ turn_text(json_t *t, size_t *len)
 		return s;
 	}
 	v = json_object_get(t, "text");
-	s = strdup(json_is_string(v) ? json_string_value(v) : "");
+	if (json_is_true(json_object_get(t, "echo")))
+		xasprintf_(&s, "%s%s", json_is_string(v) ? json_string_value(v) :
+		    "", cur_user != NULL ? cur_user : "");
+	else
+		s = strdup(json_is_string(v) ? json_string_value(v) : "");
+	if (s == NULL)
+		err(1, "strdup");
 	*len = strlen(s);
 	return s;
 }
@@ -933,6 +952,13 @@ handle_llm(struct evhttp_request *req, enum api api)
 	usage = json_is_true(json_object_get(json_object_get(body,
 	    "stream_options"), "include_usage"));
 
+	{
+		char	*tool = NULL;
+
+		free(cur_user);
+		last_texts(body, &cur_user, &tool);
+		free(tool);
+	}
 	fault = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "X-Fakellm-Fault");
 	if (instant != NULL) {

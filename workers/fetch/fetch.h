@@ -190,6 +190,9 @@ uint64_t prov_backoff_ms(int attempt, uint64_t base, uint64_t max,
 /* Retry-After header value: delta-seconds or an HTTP date. ms or -1. */
 int64_t	 prov_retry_after_ms(const char *value, time_t now);
 
+/* The worker's life (fetch.c); never returns. */
+void	 fetch_main(int, char **) __attribute__((noreturn));
+
 /* Helpers for the builders. */
 char	*prov_dump(json_t *);	/* compact dump, takes the reference */
 int	 prov_args_valid(const char *, size_t);

@@ -24,3 +24,10 @@ $(B)/tests/test_fetch_sse: $(call objs,tests/unit/test_fetch_sse.c workers/fetch
 	$(LINK) $(call libs,libevent msgpack cmocka)
 $(B)/tests/test_fetch_prov: $(call objs,tests/unit/test_fetch_prov.c $(FETCH_CORE_SRCS)) $(LIBIPC)
 	$(LINK) $(call libs,libevent msgpack jansson cmocka)
+
+# The worker through its real process, against fakellm.
+ifneq ($(wildcard tests/harness.c),)
+UNIT_TESTS	+= $(B)/tests/test_fetch_worker
+$(B)/tests/test_fetch_worker: $(call objs,tests/unit/test_fetch_worker.c tests/harness.c) $(LIBIPC) | $(B)/hermes-llm-fetch $(B)/fakellm
+	$(LINK) $(call libs,libevent msgpack jansson libcurl cmocka)
+endif
