@@ -26,6 +26,7 @@
 
 #include "ipc/util.h"
 #include "sandbox/cmd.h"
+#include "sandbox/sandbox.h"
 #include "tests/sandbox/escape.h"
 
 #define OUTMAX	8192
@@ -256,24 +257,46 @@ run_sh(const char *script, int sandboxed, const struct sbx_cmd_limits *lim,
 		fatal("pipe");
 	fflush(NULL);
 	if (sandboxed) {
-		memset(&c, 0, sizeof c);
-		c.argv = argv;
-		c.envp = envp;
-		c.workspace = E->ws;
-		c.home = E->home;
-		c.hide = hide;
-		c.network = 0;
-		c.require = E->require;
-		c.limits = lim ? *lim : dl;
-		c.fd_in = -1;
-		c.fd_out = p[1];
-		c.fd_err = p[1];
-		pid = sbx_cmd_spawn(&c, &info);
-		if (pid == -1) {
-			snprintf(r->out, sizeof r->out, "spawn: %s", info.err);
+		/*
+		 * The production path: a runner child confines itself with
+		 * the tool-local profile, then spawns the command sandbox.
+		 */
+		struct sbx_ctx	 ctx = { E->home, E->ws, E->require, 0 };
+		pid_t		 init;
+		int		 st;
+
+		if ((pid = fork()) == -1)
+			fatal("fork");
+		if (pid == 0) {
 			close(p[0]);
+			if (sandbox_enter(SBX_TOOL_LOCAL, &ctx) == -1) {
+				dprintf(p[1], "spawn: runner sandbox_enter "
+				    "failed");
+				_exit(125);
+			}
+			memset(&c, 0, sizeof c);
+			c.argv = argv;
+			c.envp = envp;
+			c.workspace = E->ws;
+			c.home = E->home;
+			c.hide = hide;
+			c.network = 0;
+			c.require = E->require;
+			c.limits = lim ? *lim : dl;
+			c.fd_in = -1;
+			c.fd_out = p[1];
+			c.fd_err = p[1];
+			init = sbx_cmd_spawn(&c, &info);
+			if (init == -1) {
+				dprintf(p[1], "spawn: %s", info.err);
+				_exit(125);
+			}
 			close(p[1]);
-			return;
+			while (waitpid(init, &st, 0) == -1)
+				if (errno != EINTR)
+					_exit(124);
+			sbx_cmd_release(init);
+			_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 124);
 		}
 	} else {
 		if ((pid = fork()) == -1)
@@ -297,8 +320,8 @@ run_sh(const char *script, int sandboxed, const struct sbx_cmd_limits *lim,
 	while (waitpid(pid, &r->status, 0) == -1)
 		if (errno != EINTR)
 			fatal("waitpid");
-	if (sandboxed)
-		sbx_cmd_release(pid);
+	if (sandboxed && WIFEXITED(r->status) && WEXITSTATUS(r->status) == 125)
+		r->spawned = 0;
 }
 
 static int
