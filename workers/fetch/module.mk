@@ -31,3 +31,10 @@ UNIT_TESTS	+= $(B)/tests/test_fetch_worker
 $(B)/tests/test_fetch_worker: $(call objs,tests/unit/test_fetch_worker.c tests/harness.c) $(LIBIPC) | $(B)/hermes-llm-fetch $(B)/fakellm
 	$(LINK) $(call libs,libevent msgpack jansson libcurl cmocka)
 endif
+
+# fetchcli: drive one llm-fetch as its agent would (scripts, bench).
+ifneq ($(wildcard tests/harness.c),)
+TEST_PROGS	+= $(B)/tests/fetchcli
+$(B)/tests/fetchcli: $(call objs,tests/fakellm/fetchcli.c tests/harness.c) $(LIBIPC)
+	$(LINK) $(call libs,libevent msgpack jansson)
+endif
