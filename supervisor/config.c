@@ -42,6 +42,8 @@ struct cfg_pos_ent {
 struct cfg_pos {
 	struct cfg_pos_ent *v;
 	size_t		 n, cap;
+	uint32_t	*slot;		/* open addressing: index + 1, 0 free */
+	size_t		 nslot;		/* a power of two, > 2 * n */
 };
 
 struct anchor {
@@ -78,6 +80,58 @@ struct builder {
 	size_t		 errlen;
 };
 
+static uint32_t
+pos_hash(const json_t *parent, const char *key, size_t index)
+{
+	uint64_t h = (uint64_t)(uintptr_t)parent * 0x9e3779b97f4a7c15ULL;
+
+	if (key != NULL)
+		for (; *key != '\0'; key++)
+			h = (h ^ (unsigned char)*key) * 0x100000001b3ULL;
+	else
+		h ^= (uint64_t)index * 0xff51afd7ed558ccdULL;
+	return (uint32_t)(h ^ (h >> 29));
+}
+
+static int
+pos_same(const struct cfg_pos_ent *e, const json_t *parent, const char *key,
+    size_t index)
+{
+	if (e->parent != parent)
+		return 0;
+	if (key != NULL)
+		return e->key != NULL && strcmp(key, e->key) == 0;
+	return e->key == NULL && e->index == index;
+}
+
+/* The slot of (parent, key|index): its entry, or the free slot for it. */
+static uint32_t *
+pos_slot(const struct cfg_pos *p, const json_t *parent, const char *key,
+    size_t index)
+{
+	size_t mask = p->nslot - 1, i;
+
+	i = pos_hash(parent, key, index) & mask;
+	while (p->slot[i] != 0 &&
+	    !pos_same(&p->v[p->slot[i] - 1], parent, key, index))
+		i = (i + 1) & mask;
+	return &p->slot[i];
+}
+
+static void
+pos_rehash(struct cfg_pos *p)
+{
+	size_t i;
+
+	free(p->slot);
+	p->nslot = p->nslot ? p->nslot * 2 : 256;
+	p->slot = xcalloc(p->nslot, sizeof(*p->slot));
+	/* Later entries replace earlier ones for the same value. */
+	for (i = 0; i < p->n; i++)
+		*pos_slot(p, p->v[i].parent, p->v[i].key, p->v[i].index) =
+		    (uint32_t)i + 1;
+}
+
 static void
 pos_add(struct cfg_pos *p, const json_t *parent, const char *key,
     size_t index, unsigned line, unsigned col)
@@ -94,6 +148,10 @@ pos_add(struct cfg_pos *p, const json_t *parent, const char *key,
 	e->index = index;
 	e->line = line;
 	e->col = col;
+	if (p->n * 2 >= p->nslot)
+		pos_rehash(p);
+	else
+		*pos_slot(p, parent, key, index) = (uint32_t)p->n;
 }
 
 /* The latest entry wins (a duplicate key replaces the earlier value). */
@@ -101,21 +159,12 @@ static const struct cfg_pos_ent *
 pos_find(const struct cfg_pos *p, const json_t *parent, const char *key,
     size_t index)
 {
-	size_t i;
+	uint32_t s;
 
-	if (p == NULL)
+	if (p == NULL || p->nslot == 0)
 		return NULL;
-	for (i = p->n; i-- > 0;) {
-		const struct cfg_pos_ent *e = &p->v[i];
-
-		if (e->parent != parent)
-			continue;
-		if (key != NULL && e->key != NULL && strcmp(key, e->key) == 0)
-			return e;
-		if (key == NULL && e->key == NULL && e->index == index)
-			return e;
-	}
-	return NULL;
+	s = *pos_slot(p, parent, key, index);
+	return s != 0 ? &p->v[s - 1] : NULL;
 }
 
 static void
@@ -128,6 +177,7 @@ pos_free(struct cfg_pos *p)
 	for (i = 0; i < p->n; i++)
 		free(p->v[i].key);
 	free(p->v);
+	free(p->slot);
 	free(p);
 }
 
@@ -462,7 +512,8 @@ place(struct builder *b, const yaml_mark_t *mark, json_t *v, int height)
 		free(f->key);
 		f->key = NULL;
 		if (json_is_object(v)) {
-			json_array_append_new(f->merges, v);
+			if (json_array_append_new(f->merges, v) == -1)
+				return BFAIL(b, *mark, "out of memory");
 			return 0;
 		}
 		if (json_is_array(v)) {
@@ -475,7 +526,10 @@ place(struct builder *b, const yaml_mark_t *mark, json_t *v, int height)
 					return BFAIL(b, *mark, "\"<<\" takes "
 					    "a mapping or a list of mappings");
 				}
-				json_array_append(f->merges, e);
+				if (json_array_append(f->merges, e) == -1) {
+					json_decref(v);
+					return BFAIL(b, *mark, "out of memory");
+				}
 			}
 			json_decref(v);
 			return 0;
@@ -601,7 +655,7 @@ on_start(struct builder *b, const yaml_event_t *ev, int is_map)
 }
 
 /* "<<": keys of the sources that the mapping does not set itself. */
-static void
+static int
 apply_merges(struct builder *b, struct frame *f)
 {
 	size_t i;
@@ -614,12 +668,15 @@ apply_merges(struct builder *b, struct frame *f)
 
 			if (json_object_get(f->node, k) != NULL)
 				continue;
-			json_object_set(f->node, k, v);
+			if (json_object_set(f->node, k, v) == -1)
+				return fail_at(b->err, b->errlen, b->name,
+				    f->line, f->col, "out of memory");
 			e = pos_find(b->pos, src, k, 0);
 			pos_add(b->pos, f->node, k, 0, e ? e->line : f->line,
 			    e ? e->col : f->col);
 		}
 	}
+	return 0;
 }
 
 static void
@@ -641,8 +698,8 @@ on_end(struct builder *b, const yaml_event_t *ev)
 	int height, rc = 0;
 	size_t size;
 
-	if (f->is_map)
-		apply_merges(b, f);
+	if (f->is_map && apply_merges(b, f) == -1)
+		return -1;
 	node = json_incref(f->node);
 	height = f->height > 0 ? f->height : 1;
 	size = b->nodes - f->nodes_at_start;

@@ -31,6 +31,9 @@
 #include "ipc/util.h"
 #include "supervisor/config.h"
 
+/* Each ${} looks through the variables so far: keep the product small. */
+#define ENV_MAX_EXPAND	4096
+
 struct envp {
 	const char	*name;		/* file name for messages */
 	const char	*buf;
@@ -39,6 +42,7 @@ struct envp {
 	unsigned	 line;
 	size_t		 linestart;	/* offset of the current line */
 	struct env_list	*list;
+	unsigned	 nexpand;	/* ${} expanded so far */
 	char		*err;
 	size_t		 errlen;
 };
@@ -192,6 +196,9 @@ expand(struct envp *p, size_t end)
 		return 0;	/* not an expansion: copied as text */
 	if (ne == nb || ne - nb >= sizeof(name))
 		return efail(p, start, "bad ${} name");
+	if (++p->nexpand > ENV_MAX_EXPAND)
+		return efail(p, start, "more than %d ${} expansions",
+		    ENV_MAX_EXPAND);
 	memcpy(name, p->buf + nb, ne - nb);
 	name[ne - nb] = '\0';
 	v = env_get(p->list, name);

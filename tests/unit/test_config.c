@@ -594,6 +594,26 @@ test_bombs(void **state)
 	    "k2: &k2 [*k1,*k1,*k1,*k1,*k1,*k1,*k1,*k1,*k1,*k1]\n"
 	    "k3: [*k2,*k2,*k2,*k2,*k2,*k2,*k2,*k2,*k2,*k2]\n"));
 
+	/* Many merges of a big anchor: linear, not quadratic, time. */
+	{
+		size_t cap = 64 * 1024;
+		char *m = xmalloc(cap);
+
+		o = (size_t)snprintf(m, cap, "base: &b\n");
+		for (i = 0; i < 90; i++)
+			o += (size_t)snprintf(m + o, cap - o, "  k%zu: %zu\n",
+			    i, i);
+		o += (size_t)snprintf(m + o, cap - o, "list:\n");
+		for (i = 0; i < 1000; i++)
+			o += (size_t)snprintf(m + o, cap - o, "  - <<: *b\n");
+		t0 = now_ms();
+		parse_fails(m, "t.yaml:638:9: more than 100000 values");
+		m[o - 500 * 10] = '\0';	/* 500 merges: accepted */
+		config_free(parse_ok(m));
+		assert_true(now_ms() - t0 < 2000);
+		free(m);
+	}
+
 	/* Deep nesting: flow, block, and through an alias. */
 	s = repeat("[", 40, "a: ", "");
 	t = repeat("]", 40, s, "\n");

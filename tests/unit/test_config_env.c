@@ -209,6 +209,16 @@ test_errors(void **state)
 	env_fails("A=x\0y\n", 6, ".env:1:4: NUL byte");
 	env_fails("A=${}\n", 6, ".env:1:3: bad ${} name");
 	{
+		char *s = xmalloc(8 * 5000 + 16);
+		size_t o = 0, i;
+
+		o += (size_t)snprintf(s, 16, "A=1\nB=");
+		for (i = 0; i < 5000; i++)
+			o += (size_t)snprintf(s + o, 9, "${A}${A}");
+		env_fails(s, o, ".env:2:16387: more than 4096 ${} expansions");
+		free(s);
+	}
+	{
 		char *s = xmalloc(CFG_MAX_FILE + 2);
 		struct env_list *l = (void *)1;
 		char err[CFG_MAX_ERR];
