@@ -267,7 +267,7 @@ on_created(struct agent *a, struct pend *p, struct ipc_msg *m)
 		    "title")));
 	json_decref(res);
 	s->msgs = json_array();
-	agent_cache_build(&s->rec, id, 0);
+	agent_cache_build(&s->rec, s->id, 0);
 	s->opening = 0;
 	agent_session_touch(a, s);
 	if (o->routed)

@@ -16,3 +16,9 @@ $(B)/tests/test_agent_context: $(call objs,tests/unit/test_agent_context.c $(AGE
 	$(LINK) $(call libs,$(AGENT_PKGS) libevent msgpack cmocka)
 $(B)/tests/test_agent_session: $(call objs,tests/unit/test_agent_session.c $(AGENT_PURE)) $(LIBIPC)
 	$(LINK) $(call libs,$(AGENT_PKGS) libevent msgpack cmocka)
+
+# hermes-agent as a real process, its peers played by the test.
+AGENT_FAKE	:= tests/unit/agent_fake.c
+UNIT_TESTS	+= $(B)/tests/test_agent_proc
+$(B)/tests/test_agent_proc: $(call objs,tests/unit/test_agent_proc.c $(AGENT_FAKE)) $(HARNESS) $(LIBIPC) | $(B)/hermes-agent
+	$(LINK) $(call libs,$(AGENT_PKGS) libevent msgpack cmocka)

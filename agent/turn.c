@@ -283,6 +283,9 @@ on_user_saved(struct agent *a, struct pend *p, struct ipc_msg *m)
 		return;
 	}
 	/* Another process wrote since our baseline: rebuild from the store. */
+	log_debug("session %s: stored %llu, baseline %llu (%s)", s->id,
+	    (unsigned long long)count, (unsigned long long)s->rec.baseline,
+	    s->msgs == NULL ? "cold" : "hot");
 	if (s->msgs == NULL || s->system_prompt == NULL ||
 	    agent_cache_check(&s->rec, s->id, count - 1) != CACHE_HIT) {
 		load_session(a, s);

@@ -1,0 +1,733 @@
+/*
+ * hermes-agent as a real process in its real sandbox (tests/harness.h),
+ * with this test playing llm-fetch, the store, the tool runner and a
+ * client: the turn loop end to end.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "ipc/ipc.h"
+#include "ipc/util.h"
+#include "tests/harness.h"
+#include "tests/unit/agent_fake.h"
+
+#define T	3000	/* ms to wait for anything */
+
+static const char *
+bstr(struct fake *f, const char *k)
+{
+	return json_string_value(json_object_get(f->body, k));
+}
+
+static const char *
+jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* Open a session: the agent asks the tool runner for context files. */
+static const char *
+open_session(struct fake *f)
+{
+	struct ipc_buf	*b;
+	static char	 sid[64];
+
+	(void)fake_open(f, NULL);
+	assert_true(fake_expect(f, ROLE_TOOL, IPC_MSG_TOOL_CONTEXT, T));
+	b = ipc_new(IPC_MSG_TOOL_CONTEXT_FILES, f->id);
+	ipc_add_str(b, "files", "[{\"name\":\"AGENTS.md\",\"path\":\"AGENTS.md\","
+	    "\"content\":\"Run make check before committing.\"}]");
+	ipc_add_str(b, "cwd", "/work/project");
+	fake_send(f, ROLE_TOOL, b);
+	assert_true(fake_expect(f, ROLE_CLIENT, IPC_MSG_CHAT_OPENED, T));
+	strlcpy(sid, bstr(f, "session_id"), sizeof sid);
+	return sid;
+}
+
+static struct fake *
+start(const char *cfg)
+{
+	struct fake	*f = fake_start(cfg);
+
+	assert_non_null(f);
+	return f;
+}
+
+static size_t
+count_marks(const json_t *msgs)
+{
+	size_t		 i, n = 0;
+	const json_t	*m;
+
+	json_array_foreach(msgs, i, m)
+		if (json_is_true(json_object_get(m, "cache")))
+			n++;
+	return n;
+}
+
+/* A multi-step tool-using turn; persistence before acknowledgement;
+ * cache breakpoints and a byte-stable prefix in the requests. */
+static void
+test_multi_step_turn(void **state)
+{
+	struct fake	*f = start("{\"model\":{\"default\":\"claude-sonnet-4\"}}");
+	const char	*sid = open_session(f);
+	struct fsess	*s;
+	json_t		*req, *msgs, *req2, *ev;
+	uint64_t	 rid, tid, in;
+	char		*sys1, *tools1, *t2;
+	size_t		 i;
+
+	(void)state;
+	s = fake_session(f, sid);
+	assert_non_null(s);
+	/* The prompt: default identity, memory snapshot, skills, AGENTS.md. */
+	assert_non_null(strstr(s->prompt, "You are Hermes Agent"));
+	assert_non_null(strstr(s->prompt, "likes tea"));
+	assert_non_null(strstr(s->prompt, "    - deploy: Deploy the app"));
+	assert_non_null(strstr(s->prompt, "## AGENTS.md\n\nRun make check"));
+
+	in = fake_input(f, "what is in this directory?");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	req = fake_request(f);
+	msgs = json_object_get(req, "messages");
+	assert_string_equal(jstr(json_array_get(msgs, 0), "role"), "system");
+	assert_string_equal(jstr(json_array_get(msgs, 0), "content"), s->prompt);
+	assert_string_equal(jstr(json_array_get(msgs, 1), "content"),
+	    "what is in this directory?");
+	assert_int_equal(json_array_size(json_object_get(req, "tools")), 13);
+	assert_true(json_is_true(json_object_get(json_array_get(msgs, 0),
+	    "cache")));
+	assert_string_equal(jstr(req, "cache_ttl"), "5m");
+	/* The user message was persisted before the model was called. */
+	assert_int_equal(json_array_size(s->msgs), 1);
+	sys1 = json_dumps(json_array_get(msgs, 0), JSON_COMPACT);
+	tools1 = json_dumps(json_object_get(req, "tools"), JSON_COMPACT);
+	json_decref(req);
+
+	fake_fetch_text(f, rid, "Let me look.");
+	fake_fetch_call(f, rid, "call_1", "terminal", "{\"command\":\"ls\"}");
+	fake_fetch_usage(f, rid, 5000, 20);
+	fake_fetch_done(f, rid, "tool_calls");
+	assert_true(fake_expect(f, ROLE_TOOL, IPC_MSG_TOOL_CALL, T));
+	tid = f->id;
+	assert_string_equal(bstr(f, "name"), "terminal");
+	assert_string_equal(bstr(f, "args"), "{\"command\":\"ls\"}");
+	assert_string_equal(bstr(f, "session"), sid);
+	assert_string_equal(bstr(f, "call_id"), "call_1");
+	/* The assistant message with its call is already stored. */
+	assert_int_equal(json_array_size(s->msgs), 2);
+	assert_string_equal(jstr(json_object_get(json_array_get(json_object_get(
+	    json_array_get(s->msgs, 1), "tool_calls"), 0), "function"), "name"),
+	    "terminal");
+	fake_tool_result(f, tid, 1, "{\"output\":\"a.c\\nb.c\",\"exit_code\":0}");
+
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	req2 = fake_request(f);
+	msgs = json_object_get(req2, "messages");
+	assert_int_equal(json_array_size(msgs), 4);
+	assert_string_equal(jstr(json_array_get(msgs, 3), "role"), "tool");
+	assert_string_equal(jstr(json_array_get(msgs, 3), "tool_call_id"),
+	    "call_1");
+	/* system_and_3: system + the last 3 messages. */
+	assert_int_equal(count_marks(msgs), 4);
+	/* The prefix is byte-stable across calls. */
+	t2 = json_dumps(json_object_get(req2, "tools"), JSON_COMPACT);
+	assert_string_equal(t2, tools1);
+	free(t2);
+	json_object_del(json_array_get(msgs, 0), "cache");
+	json_object_set_new(json_array_get(msgs, 0), "cache", json_true());
+	t2 = json_dumps(json_array_get(msgs, 0), JSON_COMPACT);
+	assert_string_equal(t2, sys1);
+	free(t2);
+	json_decref(req2);
+	fake_fetch_text(f, rid, "Two C files.");
+	fake_fetch_done(f, rid, "stop");
+	ev = fake_client_event(f, "done", T);
+	assert_non_null(ev);
+	assert_string_equal(jstr(ev, "text"), "Two C files.");
+	assert_true(json_is_true(json_object_get(ev, "ok")));
+	assert_int_equal(f->id, in);
+	assert_int_equal(json_array_size(s->msgs), 4);
+	/* Every client acknowledgement came after its message was stored:
+	 * tool_end after the tool row, done after the final row. */
+	{
+		json_int_t tool_row = json_integer_value(json_object_get(
+		    json_array_get(s->msgs, 2), "seq"));
+		json_int_t final_row = json_integer_value(json_object_get(
+		    json_array_get(s->msgs, 3), "seq"));
+		json_t *e;
+		int saw_end = 0, saw_start = 0;
+		json_array_foreach(f->events, i, e) {
+			const char *k = jstr(e, "kind");
+			json_int_t q = json_integer_value(json_object_get(e,
+			    "seq"));
+			if (strcmp(k, "tool_start") == 0)
+				saw_start = 1;
+			if (strcmp(k, "tool_end") == 0) {
+				saw_end = 1;
+				assert_true(q > tool_row);
+				assert_true(json_is_true(json_object_get(e,
+				    "ok")));
+			}
+			if (strcmp(k, "done") == 0)
+				assert_true(q > final_row);
+		}
+		assert_true(saw_start && saw_end);
+	}
+	free(sys1);
+	free(tools1);
+	fake_stop(f);
+}
+
+/* Read-only calls run in parallel; a writing call waits for them;
+ * results are stored in call order. */
+static void
+test_parallel_readonly(void **state)
+{
+	struct fake	*f = start("{}");
+	const char	*sid = open_session(f);
+	struct fsess	*s = fake_session(f, sid);
+	uint64_t	 rid, ids[3];
+	int		 i;
+	char		 cid[16], args[64];
+
+	(void)state;
+	(void)fake_input(f, "read three files then write one");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	for (i = 0; i < 3; i++) {
+		snprintf(cid, sizeof cid, "r%d", i);
+		snprintf(args, sizeof args, "{\"path\":\"f%d.txt\"}", i);
+		fake_fetch_call(f, rid, cid, "read_file", args);
+	}
+	fake_fetch_call(f, rid, "w0", "write_file",
+	    "{\"path\":\"out.txt\",\"content\":\"x\"}");
+	fake_fetch_done(f, rid, "tool_calls");
+	/* All three reads are in flight at once, before any answer. */
+	for (i = 0; i < 3; i++) {
+		assert_true(fake_expect(f, ROLE_TOOL, IPC_MSG_TOOL_CALL, T));
+		assert_string_equal(bstr(f, "name"), "read_file");
+		ids[i] = f->id;
+	}
+	/* The write is not sent while reads run. */
+	assert_int_equal(fake_next(f, 200) == 1 && f->role == ROLE_TOOL, 0);
+	fake_tool_result(f, ids[2], 1, "{\"content\":\"2\"}");
+	fake_tool_result(f, ids[0], 1, "{\"content\":\"0\"}");
+	fake_tool_result(f, ids[1], 1, "{\"content\":\"1\"}");
+	assert_true(fake_expect(f, ROLE_TOOL, IPC_MSG_TOOL_CALL, T));
+	assert_string_equal(bstr(f, "name"), "write_file");
+	fake_tool_result(f, f->id, 1, "{\"success\":true}");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	/* user, assistant, r0, r1, r2, w0 in call order. */
+	assert_int_equal(json_array_size(s->msgs), 6);
+	for (i = 0; i < 3; i++) {
+		snprintf(cid, sizeof cid, "r%d", i);
+		assert_string_equal(jstr(json_array_get(s->msgs, 2 + i),
+		    "tool_call_id"), cid);
+	}
+	fake_fetch_text(f, rid, "ok");
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "done", T));
+	fake_stop(f);
+}
+
+/* Bad arguments come back to the model as a tool error; the iteration
+ * budget ends with a grace call without tools. */
+static void
+test_budget_grace(void **state)
+{
+	struct fake	*f = start("{\"agent\":{\"max_turns\":2}}");
+	const char	*sid = open_session(f);
+	struct fsess	*s = fake_session(f, sid);
+	uint64_t	 rid;
+	json_t		*req, *msgs, *ev;
+	int		 it;
+
+	(void)state;
+	(void)fake_input(f, "loop forever");
+	for (it = 0; it < 2; it++) {
+		assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+		rid = f->id;
+		req = fake_request(f);
+		assert_non_null(json_object_get(req, "tools"));
+		json_decref(req);
+		/* Invalid: read_file without its path. */
+		fake_fetch_call(f, rid, it ? "c2" : "c1", "read_file",
+		    "{\"offset\":1}");
+		fake_fetch_done(f, rid, "tool_calls");
+	}
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	req = fake_request(f);
+	/* The grace call: no tools, and told to answer now. */
+	assert_null(json_object_get(req, "tools"));
+	msgs = json_object_get(req, "messages");
+	assert_non_null(strstr(jstr(json_array_get(msgs, json_array_size(msgs) - 1),
+	    "content"), "maximum number of tool-calling iterations"));
+	/* The validator's error reached the model as the tool result. */
+	assert_non_null(strstr(jstr(json_array_get(msgs, 3), "content"),
+	    "missing required parameter 'path'"));
+	json_decref(req);
+	fake_fetch_text(f, rid, "I could not finish.");
+	fake_fetch_done(f, rid, "stop");
+	ev = fake_client_event(f, "done", T);
+	assert_non_null(ev);
+	assert_string_equal(jstr(ev, "text"), "I could not finish.");
+	/* No tool runner was bothered with an invalid call. */
+	assert_int_equal(json_array_size(s->msgs), 6);
+	fake_stop(f);
+}
+
+/* Three identical failing calls stop the loop. */
+static void
+test_loop_guard(void **state)
+{
+	struct fake	*f = start("{}");
+	uint64_t	 rid;
+	json_t		*req, *msgs;
+	int		 it;
+
+	(void)state;
+	(void)open_session(f);
+	(void)fake_input(f, "run the failing thing");
+	for (it = 0; it < 3; it++) {
+		assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+		rid = f->id;
+		fake_fetch_call(f, rid, "c", "terminal", "{\"command\":\"false\"}");
+		fake_fetch_done(f, rid, "tool_calls");
+		assert_true(fake_expect(f, ROLE_TOOL, IPC_MSG_TOOL_CALL, T));
+		fake_tool_result(f, f->id, 0,
+		    "{\"output\":\"\",\"exit_code\":1,\"error\":\"exit 1\"}");
+	}
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	req = fake_request(f);
+	assert_null(json_object_get(req, "tools"));
+	msgs = json_object_get(req, "messages");
+	assert_non_null(strstr(jstr(json_array_get(msgs, json_array_size(msgs) - 1),
+	    "content"), "failed 3 times in a row"));
+	json_decref(req);
+	fake_fetch_text(f, rid, "It keeps failing.");
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "done", T));
+	fake_stop(f);
+}
+
+/* A new message mid-stream cancels the model call, records the partial
+ * answer and starts the new turn. */
+static void
+test_interrupt_stream(void **state)
+{
+	struct fake	*f = start("{}");
+	const char	*sid = open_session(f);
+	struct fsess	*s = fake_session(f, sid);
+	uint64_t	 rid, in2;
+	json_t		*ev;
+
+	(void)state;
+	(void)fake_input(f, "write a long essay");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	fake_fetch_text(f, rid, "Once upon a time");
+	assert_non_null(fake_client_event(f, "text", T));
+	in2 = fake_input(f, "actually, stop and say hi");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_CANCEL, T));
+	assert_int_equal(f->id, rid);
+	fake_fetch_error(f, rid, "cancelled");
+	ev = fake_client_event(f, "done", T);
+	assert_non_null(ev);
+	assert_false(json_is_true(json_object_get(ev, "ok")));
+	assert_string_equal(jstr(ev, "code"), "interrupted");
+	/* What was done is recorded: the partial answer. */
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	assert_int_equal(json_array_size(s->msgs), 3);
+	assert_string_equal(jstr(json_array_get(s->msgs, 1), "content"),
+	    "Once upon a time");
+	assert_string_equal(jstr(json_array_get(s->msgs, 2), "content"),
+	    "actually, stop and say hi");
+	fake_fetch_text(f, rid, "hi");
+	fake_fetch_done(f, rid, "stop");
+	ev = fake_client_event(f, "done", T);
+	assert_non_null(ev);
+	assert_int_equal(f->id, in2);
+	fake_stop(f);
+}
+
+/* /stop mid-tool cancels the running call; the turn ends cleanly. */
+static void
+test_interrupt_tool(void **state)
+{
+	struct fake	*f = start("{}");
+	const char	*sid = open_session(f);
+	struct fsess	*s = fake_session(f, sid);
+	uint64_t	 rid, tid;
+	json_t		*ev;
+
+	(void)state;
+	(void)fake_input(f, "sleep");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	fake_fetch_call(f, rid, "c1", "terminal", "{\"command\":\"sleep 100\"}");
+	fake_fetch_call(f, rid, "c2", "terminal", "{\"command\":\"echo later\"}");
+	fake_fetch_done(f, rid, "tool_calls");
+	assert_true(fake_expect(f, ROLE_TOOL, IPC_MSG_TOOL_CALL, T));
+	tid = f->id;
+	(void)fake_command(f, "stop", NULL);
+	assert_true(fake_expect(f, ROLE_TOOL, IPC_MSG_TOOL_CANCEL, T));
+	assert_int_equal(f->id, tid);
+	fake_tool_result(f, tid, 0, "{\"output\":\"[interrupted]\",\"exit_code\":-1}");
+	ev = fake_client_event(f, "done", T);
+	assert_non_null(ev);
+	assert_string_equal(jstr(ev, "code"), "interrupted");
+	/* user, assistant(2 calls), both results: the second never ran. */
+	assert_int_equal(json_array_size(s->msgs), 4);
+	assert_non_null(strstr(jstr(json_array_get(s->msgs, 3), "content"),
+	    "Interrupted"));
+	fake_stop(f);
+}
+
+/* Compression at the threshold: head and tail kept, the middle summarised
+ * by the model, a child session linked by parent_session_id. */
+static void
+test_compression(void **state)
+{
+	struct fake	*f = start("{\"model\":{\"context_length\":8000},\"memory\":{\"nudge_interval\":0}}");
+	const char	*sid = open_session(f);
+	struct fsess	*s = fake_session(f, sid), *child;
+	uint64_t	 rid;
+	json_t		*req, *msgs, *ev;
+	char		 q[64], big[2100];
+	int		 turn;
+
+	(void)state;
+	memset(big, 'y', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	/* Threshold: 0.75 * 8000 = 6000 tokens; each turn adds ~550. */
+	for (turn = 0; turn < 14; turn++) {
+		snprintf(q, sizeof q, "question %d", turn);
+		(void)fake_input(f, q);
+		assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+		req = fake_request(f);
+		rid = f->id;
+		if (json_is_false(json_object_get(req, "stream"))) {
+			json_decref(req);
+			break;	/* the summariser */
+		}
+		json_decref(req);
+		fake_fetch_text(f, rid, big);
+		fake_fetch_done(f, rid, "stop");
+		assert_non_null(fake_client_event(f, "done", T));
+	}
+	assert_true(turn < 14);
+	req = fake_request(f);
+	msgs = json_object_get(req, "messages");
+	assert_non_null(strstr(jstr(json_array_get(msgs, 0), "content"),
+	    "## Historical Task Snapshot"));
+	/* The middle starts after the head (question 0, answer, question 1). */
+	assert_non_null(strstr(jstr(json_array_get(msgs, 1), "content"),
+	    "[user]: question 2"));
+	assert_null(strstr(jstr(json_array_get(msgs, 1), "content"),
+	    "[user]: question 1\n"));
+	json_decref(req);
+	fake_fetch_text(f, rid, "## Goal\nanswer questions");
+	fake_fetch_done(f, rid, "stop");
+	/* Then the turn continues with the compressed context. */
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	req = fake_request(f);
+	msgs = json_object_get(req, "messages");
+	/* system, head (question 0, its answer, question 1), summary, tail */
+	assert_string_equal(jstr(json_array_get(msgs, 1), "content"),
+	    "question 0");
+	assert_string_equal(jstr(json_array_get(msgs, 3), "content"),
+	    "question 1");
+	assert_non_null(strstr(jstr(json_array_get(msgs, 4), "content"),
+	    "[CONTEXT COMPACTION"));
+	assert_non_null(strstr(jstr(json_array_get(msgs, 4), "content"),
+	    "## Goal\nanswer questions"));
+	snprintf(q, sizeof q, "question %d", turn);
+	assert_string_equal(jstr(json_array_get(msgs, json_array_size(msgs) - 1),
+	    "content"), q);
+	assert_true(json_array_size(msgs) < (size_t)(2 * turn + 1));
+	json_decref(req);
+	/* The lineage: the old session ended by compression, the child
+	 * holds the compressed conversation. */
+	s = fake_session(f, sid);
+	assert_string_equal(s->end_reason, "compression");
+	child = &f->sess[f->nsess - 1];
+	assert_string_equal(child->parent, sid);
+	assert_string_equal(child->prompt, s->prompt);
+	fake_fetch_text(f, rid, "done");
+	fake_fetch_done(f, rid, "stop");
+	ev = fake_client_event(f, "done", T);
+	assert_non_null(ev);
+	assert_string_equal(jstr(json_array_get(child->msgs,
+	    json_array_size(child->msgs) - 1), "content"), "done");
+	fake_stop(f);
+}
+
+/* Session cache: same-id turns do not reload; a write by another
+ * process makes the next turn rebuild from the store. */
+static void
+test_foreign_write_rebuilds(void **state)
+{
+	struct fake	*f = start("{}");
+	const char	*sid = open_session(f);
+	struct fsess	*s = fake_session(f, sid);
+	uint64_t	 rid;
+	json_t		*req, *msgs;
+	int		 i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		(void)fake_input(f, "hello");
+		assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+		rid = f->id;
+		fake_fetch_text(f, rid, "hi");
+		fake_fetch_done(f, rid, "stop");
+		assert_non_null(fake_client_event(f, "done", T));
+	}
+	if (fake_ops_count(f, "session.load") != 0)
+		fprintf(stderr, "%s\n", json_dumps(f->ops, JSON_COMPACT));
+	assert_int_equal(fake_ops_count(f, "session.load"), 0);
+	/* Another process (a gateway, a second CLI) appends a message. */
+	json_array_append_new(s->msgs, json_pack("{s:s,s:s}", "role", "user",
+	    "content", "written elsewhere"));
+	json_array_append_new(s->msgs, json_pack("{s:s,s:s}", "role",
+	    "assistant", "content", "noted elsewhere"));
+	(void)fake_input(f, "and now?");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	assert_int_equal(fake_ops_count(f, "session.load"), 1);
+	req = fake_request(f);
+	msgs = json_object_get(req, "messages");
+	assert_int_equal(json_array_size(msgs), 1 + 7);
+	assert_string_equal(jstr(json_array_get(msgs, 5), "content"),
+	    "written elsewhere");
+	json_decref(req);
+	fake_fetch_text(f, rid, "ok");
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "done", T));
+	fake_stop(f);
+}
+
+/* The memory nudge: a background review whose tool calls go to the
+ * store, visible to the user as a notice; it does not block the next
+ * turn. */
+static void
+test_memory_nudge(void **state)
+{
+	struct fake	*f = start("{\"memory\":{\"nudge_interval\":2}}");
+	uint64_t	 rid, review;
+	json_t		*req, *msgs, *ev;
+	int		 i;
+
+	(void)state;
+	(void)open_session(f);
+	for (i = 0; i < 2; i++) {
+		(void)fake_input(f, i ? "I prefer tabs" : "hi");
+		assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+		rid = f->id;
+		fake_fetch_text(f, rid, "ok");
+		fake_fetch_done(f, rid, "stop");
+		assert_non_null(fake_client_event(f, "done", T));
+	}
+	/* The review call. */
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	review = f->id;
+	req = fake_request(f);
+	msgs = json_object_get(req, "messages");
+	assert_non_null(strstr(jstr(json_array_get(msgs, json_array_size(msgs) - 1),
+	    "content"), "consider saving to memory"));
+	json_decref(req);
+	/* Meanwhile the user goes on: not blocked by the review. */
+	(void)fake_input(f, "next question");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	fake_fetch_call(f, review, "m1", "memory", "{\"target\":\"user\","
+	    "\"action\":\"add\",\"content\":\"prefers tabs\"}");
+	fake_fetch_done(f, review, "tool_calls");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	review = f->id;
+	assert_int_equal(fake_ops_count(f, "memory"), 1);
+	fake_fetch_text(f, review, "Saved.");
+	fake_fetch_done(f, review, "stop");
+	ev = fake_client_event(f, "notice", T);
+	assert_non_null(ev);
+	assert_string_equal(jstr(ev, "text"),
+	    "Background review saved: add user profile entry");
+	fake_fetch_text(f, rid, "answer");
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "done", T));
+	fake_stop(f);
+}
+
+/* The skill nudge after 10+ tool iterations: skill_manage reaches the
+ * store. */
+static void
+test_skill_nudge(void **state)
+{
+	struct fake	*f = start("{\"skills\":{\"creation_nudge_interval\":3}}");
+	uint64_t	 rid;
+	json_t		*req, *msgs;
+	int		 it;
+
+	(void)state;
+	(void)open_session(f);
+	(void)fake_input(f, "build the project");
+	for (it = 0; it < 3; it++) {
+		char c[8];
+		assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+		rid = f->id;
+		snprintf(c, sizeof c, "c%d", it);
+		fake_fetch_call(f, rid, c, "terminal", it == 1 ?
+		    "{\"command\":\"make\"}" : "{\"command\":\"make -j8\"}");
+		fake_fetch_done(f, rid, "tool_calls");
+		assert_true(fake_expect(f, ROLE_TOOL, IPC_MSG_TOOL_CALL, T));
+		fake_tool_result(f, f->id, 1, "{\"output\":\"ok\",\"exit_code\":0}");
+	}
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	fake_fetch_text(f, rid, "built");
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "done", T));
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	req = fake_request(f);
+	msgs = json_object_get(req, "messages");
+	assert_non_null(strstr(jstr(json_array_get(msgs, json_array_size(msgs) - 1),
+	    "content"), "saving or updating a skill"));
+	json_decref(req);
+	fake_fetch_call(f, rid, "s1", "skill_manage", "{\"action\":\"create\","
+	    "\"name\":\"build-project\",\"content\":\"---\\nname: build-project"
+	    "\\ndescription: build\\n---\\nrun make -j8\"}");
+	/* Not allowed in a review: never reaches the tool runner. */
+	fake_fetch_call(f, rid, "s2", "terminal", "{\"command\":\"rm -rf /\"}");
+	fake_fetch_done(f, rid, "tool_calls");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	assert_int_equal(fake_ops_count(f, "skills.manage"), 1);
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "notice", T));
+	assert_string_equal(bstr(f, "text"),
+	    "Background review saved: skill create: build-project");
+	fake_stop(f);
+}
+
+/* Approvals are relayed; "always" also reaches the supervisor. */
+static void
+test_approval_always(void **state)
+{
+	struct fake	*f = start("{}");
+	uint64_t	 rid, tid;
+	struct ipc_buf	*b;
+	json_t		*ev;
+	int		 r, got = 0;
+
+	(void)state;
+	(void)open_session(f);
+	(void)fake_input(f, "clean up");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	fake_fetch_call(f, rid, "c1", "terminal", "{\"command\":\"rm -rf build\"}");
+	fake_fetch_done(f, rid, "tool_calls");
+	assert_true(fake_expect(f, ROLE_TOOL, IPC_MSG_TOOL_CALL, T));
+	tid = f->id;
+	b = ipc_new(IPC_MSG_TOOL_APPROVAL, tid);
+	ipc_add_u64(b, "approval_id", 77);
+	ipc_add_str(b, "command", "rm -rf build");
+	ipc_add_str(b, "reason", "recursive delete");
+	ipc_add_str(b, "pattern", "rm -rf build");
+	fake_send(f, ROLE_TOOL, b);
+	ev = fake_client_event(f, "approval", T);
+	assert_non_null(ev);
+	assert_int_equal(json_integer_value(json_object_get(ev, "approval_id")),
+	    77);
+	assert_string_equal(jstr(ev, "text"), "rm -rf build");
+	b = ipc_new(IPC_MSG_CHAT_APPROVE, 9);
+	ipc_add_u64(b, "approval_id", 77);
+	ipc_add_str(b, "choice", "always");
+	fake_send(f, ROLE_CLIENT, b);
+	assert_true(fake_expect(f, ROLE_TOOL, IPC_MSG_TOOL_APPROVE, T));
+	assert_int_equal(f->id, tid);
+	assert_string_equal(bstr(f, "choice"), "always");
+	for (r = 0; r < 100 && json_array_size(f->allowlist) == 0; r++)
+		(void)fake_next(f, 20);
+	got = json_array_size(f->allowlist) == 1 && strcmp(json_string_value(
+	    json_array_get(f->allowlist, 0)), "rm -rf build") == 0;
+	assert_true(got);
+	fake_tool_result(f, tid, 1, "{\"output\":\"\",\"exit_code\":0}");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	fake_fetch_text(f, rid, "cleaned");
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "done", T));
+	fake_stop(f);
+}
+
+/* Slash commands: /usage, /undo, unknown. */
+static void
+test_commands(void **state)
+{
+	struct fake	*f = start("{}");
+	const char	*sid = open_session(f);
+	uint64_t	 rid, cid;
+	struct fsess	*child;
+
+	(void)state;
+	(void)fake_input(f, "hello");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	fake_fetch_text(f, rid, "hi");
+	fake_fetch_usage(f, rid, 1234, 5);
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "done", T));
+	cid = fake_command(f, "usage", NULL);
+	assert_true(fake_expect(f, ROLE_CLIENT, IPC_MSG_CHAT_REPLY, T));
+	assert_int_equal(f->id, cid);
+	assert_non_null(strstr(bstr(f, "text"), "Context: 1234 / 200000"));
+	cid = fake_command(f, "undo", NULL);
+	assert_true(fake_expect(f, ROLE_CLIENT, IPC_MSG_CHAT_REPLY, T));
+	assert_true(json_is_true(json_object_get(f->body, "ok")));
+	child = &f->sess[f->nsess - 1];
+	assert_string_equal(child->parent, sid);
+	assert_int_equal(json_array_size(child->msgs), 0);
+	cid = fake_command(f, "frobnicate", NULL);
+	assert_true(fake_expect(f, ROLE_CLIENT, IPC_MSG_CHAT_REPLY, T));
+	assert_false(json_is_true(json_object_get(f->body, "ok")));
+	fake_stop(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_multi_step_turn),
+		cmocka_unit_test(test_parallel_readonly),
+		cmocka_unit_test(test_budget_grace),
+		cmocka_unit_test(test_loop_guard),
+		cmocka_unit_test(test_interrupt_stream),
+		cmocka_unit_test(test_interrupt_tool),
+		cmocka_unit_test(test_compression),
+		cmocka_unit_test(test_foreign_write_rebuilds),
+		cmocka_unit_test(test_memory_nudge),
+		cmocka_unit_test(test_skill_nudge),
+		cmocka_unit_test(test_approval_always),
+		cmocka_unit_test(test_commands),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
