@@ -78,7 +78,11 @@ mkdir_private(const char *dir)
 	return 0;
 }
 
-/* The socket's own directory must be ours and private. */
+/*
+ * The socket's own directory must be ours and, in personal mode, private.
+ * An existing directory is never chmod'ed: one that others can enter is
+ * refused (a wrong HERMES_SOCKET must not open up, say, "/").
+ */
 static int
 check_sockdir(const char *dir)
 {
@@ -88,15 +92,18 @@ check_sockdir(const char *dir)
 		log_warn("%s", dir);
 		return -1;
 	}
-	if (lstat(dir, &st) == -1)
+	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		log_warnx("%s: not a directory", dir);
 		return -1;
+	}
 	if (st.st_uid != geteuid()) {
 		log_warnx("%s: not owned by uid %d", dir, (int)geteuid());
 		return -1;
 	}
-	if (!sup.system_mode && (st.st_mode & 077) != 0 &&
-	    chmod(dir, 0700) == -1) {
-		log_warn("chmod %s", dir);
+	if (!sup.system_mode && (st.st_mode & 077) != 0) {
+		log_warnx("%s is open to others (mode %03o): the control socket "
+		    "needs a private directory (chmod 700 it, or point "
+		    "HERMES_SOCKET elsewhere)", dir, st.st_mode & 0777);
 		return -1;
 	}
 	return 0;

@@ -59,6 +59,7 @@ h_setup() {
 	T=$(mktemp -d "${TMPDIR:-/tmp}/hermes-test.XXXXXX")
 	chmod 700 "$T"
 	mkdir -p "$T/home" "$T/run" "$T/work"
+	chmod 700 "$T/run"
 	export HERMES_HOME="$T/home"
 	export HERMES_SOCKET="$T/run/hermesd.sock"
 	export HERMES_WORKSPACE="$T/work"
