@@ -15,10 +15,9 @@
 
 static const int played[] = { ROLE_FETCH, ROLE_STORE, ROLE_TOOL, ROLE_CLIENT };
 
-struct fake *
-fake_start(const char *config_json)
+static int
+spawn(struct fake *f, const char *config_json)
 {
-	struct fake	*f = xcalloc(1, sizeof *f);
 	struct ipc_buf	*b;
 	char		 home[] = "/tmp/agent-test-XXXXXX";
 	int		 sv[2];
@@ -26,37 +25,70 @@ fake_start(const char *config_json)
 	const char	*bin = getenv("AGENT_BIN");
 
 	if (mkdtemp(home) == NULL)
-		return NULL;
+		return -1;
 	f->h = harness_spawn(bin != NULL ? bin : "build/hermes-agent",
 	    ROLE_AGENT, home, config_json, NULL, 0);
 	(void)rmdir(home);
-	if (f->h == NULL) {
-		free(f);
-		return NULL;
-	}
-	for (i = 0; i < ROLE_MAX; i++)
+	if (f->h == NULL)
+		return -1;
+	for (i = 0; i < ROLE_MAX; i++) {
+		if (f->rb[i] != NULL)
+			ipc_rbuf_free(f->rb[i]);
+		f->rb[i] = NULL;
 		f->fd[i] = -1;
+	}
 	for (i = 0; i < 3; i++) {
 		f->fd[played[i]] = harness_peer(f->h, played[i]);
 		f->rb[played[i]] = ipc_rbuf_new(played[i], ROLE_AGENT, 0);
 	}
 	/* The client: its fd arrives as CLIENT_ATTACH, as from hermesd. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
-		return NULL;
+		return -1;
 	b = ipc_new(IPC_MSG_CLIENT_ATTACH, 0);
 	ipc_add_u64(b, "uid", (uint64_t)getuid());
 	ipc_add_u64(b, "pid", (uint64_t)getpid());
 	ipc_add_fd(b, sv[1], 1);
 	if (ipc_send_fd(harness_sup_fd(f->h), b) == -1)
-		return NULL;
+		return -1;
 	f->fd[ROLE_CLIENT] = sv[0];
 	f->rb[ROLE_CLIENT] = ipc_rbuf_new(ROLE_CLIENT, ROLE_AGENT, 0);
 	f->sup_fd = harness_sup_fd(f->h);
+	if (f->sup_rb != NULL)
+		ipc_rbuf_free(f->sup_rb);
 	f->sup_rb = ipc_rbuf_new(ROLE_SUPERVISOR, ROLE_AGENT, 1);
+	return 0;
+}
+
+struct fake *
+fake_start(const char *config_json)
+{
+	struct fake	*f = xcalloc(1, sizeof *f);
+
+	if (spawn(f, config_json) == -1) {
+		free(f);
+		return NULL;
+	}
 	f->ops = json_array();
 	f->events = json_array();
 	f->allowlist = json_array();
 	return f;
+}
+
+/* kill -9 the agent and start a fresh one; the store's data stays. */
+int
+fake_restart(struct fake *f, const char *config_json)
+{
+	harness_free(f->h);
+	f->h = NULL;
+	if (f->fd[ROLE_CLIENT] != -1)
+		close(f->fd[ROLE_CLIENT]);
+	return spawn(f, config_json);
+}
+
+int
+fake_pid(struct fake *f)
+{
+	return (int)harness_pid(f->h);
 }
 
 void

@@ -49,6 +49,9 @@ struct fake {
 
 struct fake	*fake_start(const char *config_json);
 void		 fake_stop(struct fake *);
+/* SIGKILL the agent and start a new one on the same (fake) store. */
+int		 fake_restart(struct fake *, const char *config_json);
+int		 fake_pid(struct fake *);
 /* Next frame from fetch/tool/client (store frames are answered inside).
  * 1, 0 on timeout. The frame is in f->role/type/id/body. */
 int		 fake_next(struct fake *, int timeout_ms);

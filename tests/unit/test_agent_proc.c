@@ -678,6 +678,83 @@ test_approval_always(void **state)
 	fake_stop(f);
 }
 
+/* kill -9 of the agent mid-turn: the session is intact in the store and
+ * the next message continues it (with what was persisted). */
+static void
+test_kill9_resume(void **state)
+{
+	struct fake	*f = start("{}");
+	char		 sid[64];
+	uint64_t	 rid;
+	json_t		*req, *msgs, *ev;
+
+	(void)state;
+	strlcpy(sid, open_session(f), sizeof sid);
+	(void)fake_input(f, "first question");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	fake_fetch_text(f, rid, "first answer");
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "done", T));
+	(void)fake_input(f, "second question");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	fake_fetch_text(f, f->id, "half an ans");
+	/* Mid-stream: SIGKILL, as a crash would. */
+	assert_int_equal(fake_restart(f, "{}"), 0);
+	(void)fake_open(f, sid);
+	assert_true(fake_expect(f, ROLE_CLIENT, IPC_MSG_CHAT_OPENED, T));
+	assert_string_equal(bstr(f, "session_id"), sid);
+	assert_int_equal(json_integer_value(json_object_get(f->body,
+	    "message_count")), 3);
+	assert_true(json_is_true(json_object_get(f->body, "resumed")));
+	(void)fake_input(f, "are you back?");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	req = fake_request(f);
+	msgs = json_object_get(req, "messages");
+	/* The stored prompt, byte for byte, then the history. */
+	assert_string_equal(jstr(json_array_get(msgs, 0), "content"),
+	    fake_session(f, sid)->prompt);
+	assert_int_equal(json_array_size(msgs), 5);
+	assert_string_equal(jstr(json_array_get(msgs, 2), "content"),
+	    "first answer");
+	assert_string_equal(jstr(json_array_get(msgs, 3), "content"),
+	    "second question");
+	assert_string_equal(jstr(json_array_get(msgs, 4), "content"),
+	    "are you back?");
+	json_decref(req);
+	fake_fetch_text(f, rid, "yes");
+	fake_fetch_done(f, rid, "stop");
+	ev = fake_client_event(f, "done", T);
+	assert_non_null(ev);
+	fake_stop(f);
+}
+
+/* The agent runs under its seccomp filter unless told otherwise. */
+static void
+test_sandboxed(void **state)
+{
+	struct fake	*f;
+	char		 path[64], line[256];
+	FILE		*fp;
+	int		 mode = -1;
+	const char	*sb = getenv("HERMES_SANDBOX");
+
+	(void)state;
+	if (sb != NULL && strcmp(sb, "off") == 0)
+		skip();
+	f = start("{}");
+	(void)open_session(f);
+	snprintf(path, sizeof path, "/proc/%d/status", fake_pid(f));
+	assert_non_null(fp = fopen(path, "r"));
+	while (fgets(line, sizeof line, fp) != NULL)
+		if (sscanf(line, "Seccomp: %d", &mode) == 1)
+			break;
+	fclose(fp);
+	assert_int_equal(mode, 2);
+	fake_stop(f);
+}
+
 /* Slash commands: /usage, /undo, unknown. */
 static void
 test_commands(void **state)
@@ -727,6 +804,8 @@ main(void)
 		cmocka_unit_test(test_skill_nudge),
 		cmocka_unit_test(test_approval_always),
 		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_kill9_resume),
+		cmocka_unit_test(test_sandboxed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
