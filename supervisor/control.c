@@ -54,7 +54,7 @@ static void	client_dispatch(struct ipc_peer *, struct ipc_msg *, void *);
 static void	client_close(struct ipc_peer *, const char *, void *);
 
 static int
-mkdir_private(const char *dir)
+mkdir_private(const char *dir, mode_t mode)
 {
 	struct stat	 st;
 	char		 tmp[4096], *parent;
@@ -64,10 +64,13 @@ mkdir_private(const char *dir)
 			return -1;
 		strlcpy(tmp, dir, sizeof(tmp));
 		parent = dirname(tmp);
-		if (strcmp(parent, dir) != 0 && mkdir_private(parent) == -1 &&
-		    errno != EEXIST)
+		if (strcmp(parent, dir) != 0 &&
+		    mkdir_private(parent, mode) == -1 && errno != EEXIST)
 			return -1;
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		if (mkdir(dir, mode) == -1 && errno != EEXIST)
+			return -1;
+		/* System mode: other uids must reach the socket (umask). */
+		if (chmod(dir, mode) == -1)
 			return -1;
 		return 0;
 	}
@@ -88,7 +91,7 @@ check_sockdir(const char *dir)
 {
 	struct stat	 st;
 
-	if (mkdir_private(dir) == -1) {
+	if (mkdir_private(dir, sup.system_mode ? 0755 : 0700) == -1) {
 		log_warn("%s", dir);
 		return -1;
 	}
