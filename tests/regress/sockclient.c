@@ -138,6 +138,35 @@ main(int argc, char **argv)
 		printf("%d cycles\n", count);
 		return 0;
 	}
+	if (strcmp(argv[2], "hold") == 0) {
+		/* N connections at once: how many are served, how many
+		 * refused (and with what), then all closed. */
+		int	*fds = xcalloc((size_t)count, sizeof(int));
+		int	 ok = 0, refused = 0, closed = 0;
+		char	 err[256];
+
+		for (k = 0; k < count; k++) {
+			fds[k] = dial(argv[1]);
+			hello(fds[k], "ping", IPC_PROTOCOL_VERSION);
+		}
+		for (k = 0; k < count; k++) {
+			rb = ipc_rbuf_new(ROLE_CLIENT, ROLE_SUPERVISOR, 0);
+			if (ipc_recv_fd(fds[k], rb, 5000, &m, err,
+			    sizeof(err)) == 1) {
+				if (m.type == IPC_MSG_WELCOME)
+					ok++;
+				else
+					refused++;
+			} else
+				closed++;
+			ipc_rbuf_free(rb);
+		}
+		printf("served=%d refused=%d closed=%d\n", ok, refused, closed);
+		usleep(300000);
+		for (k = 0; k < count; k++)
+			close(fds[k]);
+		return 0;
+	}
 	fd = dial(argv[1]);
 	rb = ipc_rbuf_new(ROLE_CLIENT, ROLE_SUPERVISOR, 0);
 	if (strcmp(argv[2], "status") == 0) {
