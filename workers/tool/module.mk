@@ -1,1 +1,38 @@
-# workers/tool: see docs/HACKING.md
+# workers/tool: hermes-tool-local (its file-tools helper hermes-tool-files),
+# the pure modules' unit tests, the worker tests through the real process,
+# fuzz targets and the benchmark. See workers/tool/tool.h for the file map.
+TOOL_CORE_SRCS	:= workers/tool/output.c workers/tool/approval.c \
+		   workers/tool/files.c workers/tool/patch.c
+TOOL_RUN_SRCS	:= workers/tool/output.c workers/tool/approval.c \
+		   workers/tool/exec.c workers/tool/runner.c
+TOOL_PKGS	:= jansson
+
+BINS		+= $(B)/hermes-tool-local $(B)/hermes-tool-files
+$(B)/hermes-tool-local: $(call objs,$(TOOL_RUN_SRCS) workers/tool/local_main.c) $(WORKER_LIBS) | $(B)/hermes-tool-files
+	$(LINK) $(call libs,$(WORKER_PKGS) $(TOOL_PKGS))
+# The file tools' helper, run inside the command sandbox by tool-local.
+$(B)/hermes-tool-files: $(call objs,$(TOOL_CORE_SRCS) workers/tool/files_main.c) $(LIBIPC)
+	$(LINK) $(call libs,libevent msgpack $(TOOL_PKGS))
+
+# Unit tests of the pure modules, and the worker through its real process.
+TOOL_UNITS	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_tool_*.c))
+UNIT_TESTS	+= $(addprefix $(B)/tests/,$(filter-out test_tool_worker,$(TOOL_UNITS)))
+$(addprefix $(B)/tests/,$(filter-out test_tool_worker,$(TOOL_UNITS))): $(B)/tests/%: $(B)/tests/unit/%.o $(call objs,$(TOOL_CORE_SRCS)) $(LIBIPC)
+	$(LINK) $(call libs,libevent msgpack jansson cmocka)
+ifneq ($(wildcard tests/unit/test_tool_worker.c),)
+UNIT_TESTS	+= $(B)/tests/test_tool_worker
+endif
+$(B)/tests/test_tool_worker: $(call objs,tests/unit/test_tool_worker.c tests/harness.c) $(LIBIPC) | $(B)/hermes-tool-local
+	$(LINK) $(call libs,libevent msgpack jansson cmocka)
+
+# Fuzz targets: the patch parser and the approval analyser.
+TOOL_FUZZ	:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_tool_*.c))
+FUZZ_TARGETS	+= $(TOOL_FUZZ)
+$(foreach f,$(TOOL_FUZZ),$(eval FUZZ_SRCS_$(f) = $(TOOL_CORE_SRCS) ipc/util.c ipc/log.c))
+$(foreach f,$(TOOL_FUZZ),$(eval FUZZ_LIBS_$(f) = jansson))
+
+ifneq ($(wildcard bench/bench_tool.c),)
+BENCHES		+= $(B)/bench/bench_tool
+endif
+$(B)/bench/bench_tool: $(call objs,bench/bench_tool.c tests/harness.c) $(LIBIPC) | $(B)/hermes-tool-local
+	$(LINK) $(call libs,libevent msgpack jansson)

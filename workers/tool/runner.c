@@ -1,0 +1,1320 @@
+/*
+ * The tool runner's protocol side: sessions (shell state, session
+ * approvals), calls (pending approval, running, waiting), the background
+ * process registry, and the dispatch of ipc/msgs/tool.def.
+ *
+ * A call that needs approval is held here, with the exact command bytes
+ * the user was shown; TOOL_APPROVE runs those bytes, nothing else. The
+ * agent never sends a command to be run "because it was approved".
+ */
+#include <sys/queue.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "ipc/ipc.h"
+#include "ipc/util.h"
+#include "ipc/worker.h"
+#include "workers/tool/exec.h"
+#include "workers/tool/runner.h"
+#include "workers/tool/tool.h"
+
+#define ERRLEN	256
+
+struct session {
+	LIST_ENTRY(session)	 entry;
+	char			*id;
+	struct tool_shstate	 sh;
+	char			**approved;	/* exact commands ("session") */
+	size_t			 napproved;
+};
+
+enum call_state { C_APPROVAL, C_RUNNING, C_WAITING };
+
+struct call {
+	TAILQ_ENTRY(call)	 entry;
+	uint64_t		 id;
+	enum call_state		 state;
+	char			*name;
+	char			*session;
+	json_t			*args;
+	char			*command;	/* terminal: what runs */
+	uint64_t		 approval_id;
+	char			*approval_note;
+	char			*pattern;
+	struct tool_job		*job;		/* foreground job */
+	struct bgproc		*waiting_on;	/* process wait */
+	struct event		*timer;		/* process wait timeout */
+	unsigned		 wait_s;
+	char			*wait_note;
+	uint64_t		 start_ms;
+};
+
+struct bgproc {
+	LIST_ENTRY(bgproc)	 entry;
+	char			 id[24];	/* proc_<12hex> */
+	char			*session;
+	char			*cwd;
+	struct tool_job		*job;
+	time_t			 started;
+	int			 notify;
+	uint64_t		 last_used;
+};
+
+static struct {
+	struct worker		*w;
+	const struct tool_backend *be;
+	const struct tool_runner_conf *conf;
+	json_t			*config;
+	struct tool_fs		 fs;
+	struct tool_policy	 pol;
+	unsigned		 timeout_s;
+	size_t			 max_chars;
+	char			**base_env;
+	struct event		*ev_chld;
+	uint64_t		 next_approval;
+	LIST_HEAD(, session)	 sessions;
+	TAILQ_HEAD(, call)	 calls;
+	LIST_HEAD(, bgproc)	 procs;
+	size_t			 nprocs;
+} R;
+
+static void	 call_finish(struct call *, int ok, const char *output,
+		    int have_exit, int exit_code);
+static void	 run_terminal(struct call *);
+
+/* ---- config ------------------------------------------------------------ */
+
+static json_t *
+cfg_path(const char *a, const char *b)
+{
+	json_t	*o = json_object_get(R.config, a);
+
+	if (b == NULL || o == NULL)
+		return o;
+	return json_object_get(o, b);
+}
+
+static char **
+str_list(json_t *arr, size_t *n)
+{
+	char	**v;
+	size_t	 i, k = 0;
+
+	*n = 0;
+	if (!json_is_array(arr))
+		return NULL;
+	v = xcalloc(json_array_size(arr) + 1, sizeof(*v));
+	for (i = 0; i < json_array_size(arr); i++) {
+		json_t *e = json_array_get(arr, i);
+		if (json_is_string(e))
+			v[k++] = xstrdup(json_string_value(e));
+	}
+	*n = k;
+	return v;
+}
+
+static void
+build_base_env(void)
+{
+	static const char *const keep[] = { "LANG", "LC_ALL", "TZ", "USER",
+	    "LOGNAME" };
+	json_t		*pass;
+	char		**v;
+	size_t		 n = 0, i, cap = 16;
+	const char	*home = getenv("HOME");
+
+	v = xcalloc(cap, sizeof(*v));
+	xasprintf(&v[n++], "PATH=%s", "/usr/local/sbin:/usr/local/bin:"
+	    "/usr/sbin:/usr/bin:/sbin:/bin");
+	xasprintf(&v[n++], "HOME=%s", home && *home ? home : R.fs.root);
+	xasprintf(&v[n++], "TERM=%s", "dumb");
+	xasprintf(&v[n++], "PAGER=%s", "cat");
+	xasprintf(&v[n++], "GIT_PAGER=%s", "cat");
+	for (i = 0; i < nitems(keep); i++) {
+		const char *x = getenv(keep[i]);
+		if (x != NULL) {
+			if (n + 2 >= cap)
+				v = xreallocarray(v, cap *= 2, sizeof(*v));
+			xasprintf(&v[n++], "%s=%s", keep[i], x);
+		}
+	}
+	if (getenv("LANG") == NULL)
+		xasprintf(&v[n++], "LANG=C.UTF-8");
+	/* terminal.env_passthrough: names copied from the runner's env
+	 * (which the supervisor already scrubbed of keys). */
+	pass = cfg_path("terminal", "env_passthrough");
+	for (i = 0; json_is_array(pass) && i < json_array_size(pass); i++) {
+		const char *nm = json_string_value(json_array_get(pass, i));
+		const char *x = nm ? getenv(nm) : NULL;
+		if (x == NULL)
+			continue;
+		if (n + 2 >= cap)
+			v = xreallocarray(v, cap *= 2, sizeof(*v));
+		xasprintf(&v[n++], "%s=%s", nm, x);
+	}
+	v[n] = NULL;
+	R.base_env = v;
+}
+
+static void
+on_sigchld(evutil_socket_t s, short ev, void *arg)
+{
+	tool_reap_children();
+}
+
+int
+tool_runner_setup(struct worker *w, const struct tool_backend *be,
+    const struct tool_runner_conf *conf)
+{
+	json_error_t	 je;
+	json_t		*v;
+	const char	*ws, *mode;
+
+	memset(&R, 0, sizeof(R));
+	LIST_INIT(&R.sessions);
+	TAILQ_INIT(&R.calls);
+	LIST_INIT(&R.procs);
+	R.w = w;
+	R.be = be;
+	R.conf = conf;
+	R.config = json_loads(w->config_json, 0, &je);
+	if (R.config == NULL || !json_is_object(R.config)) {
+		log_warnx("tool: CONFIG is not a JSON object: %s", je.text);
+		return -1;
+	}
+	ws = w->workspace;
+	if (ws == NULL || *ws == '\0')
+		ws = json_string_value(cfg_path("terminal", "cwd"));
+	if (ws == NULL || *ws == '\0' || strcmp(ws, ".") == 0) {
+		log_warnx("tool: no workspace (CONFIG.workspace or "
+		    "terminal.cwd)");
+		return -1;
+	}
+	/* The runner holds no fd of the workspace (the file tools run in
+	 * the helper); it only needs the canonical path. */
+	{
+		char rp[PATH_MAX];
+		if (realpath(ws, rp) == NULL) {
+			log_warn("tool: workspace %s", ws);
+			return -1;
+		}
+		memset(&R.fs, 0, sizeof(R.fs));
+		R.fs.rootfd = -1;
+		R.fs.root = xstrdup(rp);
+		/* sandbox_enter() runs after setup with w->workspace: the
+		 * runner's own view keeps this directory writable. */
+		if (w->workspace == NULL || strcmp(w->workspace, rp) != 0)
+			w->workspace = xstrdup(rp);
+	}
+	v = json_object_get(R.config, "file_read_max_chars");
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		R.fs.read_max_chars = (size_t)json_integer_value(v);
+	R.timeout_s = TOOL_DEFAULT_TIMEOUT_S;
+	v = cfg_path("terminal", "timeout");
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		R.timeout_s = (unsigned)json_integer_value(v);
+	R.max_chars = TOOL_MAX_OUTPUT;
+	v = cfg_path("tool_output", "max_bytes");
+	if (json_is_integer(v) && json_integer_value(v) > 100)
+		R.max_chars = (size_t)json_integer_value(v);
+	/* approvals.mode: manual | smart | off. "smart" needs an auxiliary
+	 * LLM this process cannot reach; it asks the user, like manual. */
+	mode = json_string_value(cfg_path("approvals", "mode"));
+	R.pol.mode = mode != NULL && strcmp(mode, "off") == 0 ?
+	    TOOL_APPROVE_OFF : TOOL_APPROVE_MANUAL;
+	R.pol.allowlist = str_list(json_object_get(R.config,
+	    "command_allowlist"), &R.pol.nallow);
+	R.pol.deny = str_list(cfg_path("approvals", "deny"), &R.pol.ndeny);
+	R.pol.home = getenv("HOME");
+	R.pol.hermes_home = w->home;
+	if (tool_approval_init() == -1)
+		return -1;
+	build_base_env();
+	R.ev_chld = evsignal_new(w->base, SIGCHLD, on_sigchld, NULL);
+	if (R.ev_chld == NULL || evsignal_add(R.ev_chld, NULL) == -1) {
+		log_warnx("tool: SIGCHLD event");
+		return -1;
+	}
+	log_info("tool-%s: workspace %s, approvals %s, timeout %us",
+	    conf->name, R.fs.root, R.pol.mode == TOOL_APPROVE_OFF ? "off" :
+	    "manual", R.timeout_s);
+	return 0;
+}
+
+const char *
+tool_runner_workspace(void)
+{
+	return R.fs.root;
+}
+
+const struct json_t *
+tool_runner_config(void)
+{
+	return R.config;
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+static struct session *
+session_get(const char *id)
+{
+	struct session	*s;
+
+	LIST_FOREACH(s, &R.sessions, entry)
+		if (strcmp(s->id, id) == 0)
+			return s;
+	s = xcalloc(1, sizeof(*s));
+	s->id = xstrdup(id);
+	tool_shstate_init(&s->sh, R.base_env, R.fs.root);
+	LIST_INSERT_HEAD(&R.sessions, s, entry);
+	return s;
+}
+
+static void
+session_free(struct session *s)
+{
+	size_t	 i;
+
+	LIST_REMOVE(s, entry);
+	tool_shstate_free(&s->sh);
+	for (i = 0; i < s->napproved; i++)
+		free(s->approved[i]);
+	free(s->approved);
+	free(s->id);
+	free(s);
+}
+
+/* ---- replies ------------------------------------------------------------- */
+
+static void
+send_result(uint64_t id, int ok, const char *output, uint64_t ms,
+    int have_exit, int exit_code)
+{
+	struct ipc_buf	*b;
+	char		*clean;
+	size_t		 n;
+
+	clean = tool_utf8_sanitize(output, strlen(output), &n);
+	b = ipc_new(IPC_MSG_TOOL_RESULT, id);
+	ipc_add_bool(b, "ok", ok);
+	ipc_add_strn(b, "output", clean, n);
+	ipc_add_u64(b, "ms", ms);
+	if (have_exit)
+		ipc_add_i64(b, "exit_code", exit_code);
+	if (worker_send(R.w, ROLE_AGENT, b) == -1)
+		log_warnx("tool: result %llu: no agent",
+		    (unsigned long long)id);
+	free(clean);
+}
+
+static struct call *
+call_new(uint64_t id, const char *name, const char *session, json_t *args)
+{
+	struct call	*c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->id = id;
+	c->name = xstrdup(name);
+	c->session = xstrdup(session);
+	c->args = args;
+	c->start_ms = now_ms();
+	TAILQ_INSERT_TAIL(&R.calls, c, entry);
+	return c;
+}
+
+static void
+call_free(struct call *c)
+{
+	TAILQ_REMOVE(&R.calls, c, entry);
+	if (c->job)
+		tool_job_free(c->job);
+	if (c->timer)
+		event_free(c->timer);
+	json_decref(c->args);
+	free(c->name);
+	free(c->session);
+	free(c->command);
+	free(c->approval_note);
+	free(c->pattern);
+	free(c->wait_note);
+	free(c);
+}
+
+static void
+call_finish(struct call *c, int ok, const char *output, int have_exit,
+    int exit_code)
+{
+	send_result(c->id, ok, output, now_ms() - c->start_ms, have_exit,
+	    exit_code);
+	call_free(c);
+}
+
+static struct call *
+call_find(uint64_t id)
+{
+	struct call	*c;
+
+	TAILQ_FOREACH(c, &R.calls, entry)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static char *
+dumpj(json_t *o)
+{
+	char	*s = json_dumps(o, 0);
+
+	json_decref(o);
+	if (s == NULL)
+		fatalx("json_dumps");
+	return s;
+}
+
+static json_t *
+jtext(const char *s)
+{
+	char	*c;
+	size_t	 n;
+	json_t	*j;
+
+	c = tool_utf8_sanitize(s, strlen(s), &n);
+	j = json_stringn(c, n);
+	free(c);
+	return j ? j : json_string("");
+}
+
+/* ---- terminal ------------------------------------------------------------- */
+
+static const char *
+exit_meaning(const char *command, int code)
+{
+	static const struct { const char *cmd; const char *note; } t[] = {
+		{ "grep", "No matches found (not an error)" },
+		{ "egrep", "No matches found (not an error)" },
+		{ "fgrep", "No matches found (not an error)" },
+		{ "rg", "No matches found (not an error)" },
+		{ "ag", "No matches found (not an error)" },
+		{ "ack", "No matches found (not an error)" },
+		{ "diff", "Files differ (expected, not an error)" },
+		{ "colordiff", "Files differ (expected, not an error)" },
+		{ "find", "Some directories were inaccessible (partial "
+		  "results may still be valid)" },
+		{ "test", "Condition evaluated to false (expected, not an "
+		  "error)" },
+		{ "[", "Condition evaluated to false (expected, not an error)" },
+	};
+	const char	*last = command, *p, *w, *slash;
+	char		 word[64];
+	size_t		 i, n;
+
+	if (code != 1)
+		return NULL;
+	for (p = command; *p; p++)
+		if (*p == ';' || *p == '|' || *p == '&')
+			last = p + 1;
+	w = last;
+	for (;;) {
+		while (*w == ' ' || *w == '\t' || *w == '\n')
+			w++;
+		n = strcspn(w, " \t\n");
+		if (n == 0)
+			return NULL;
+		if (memchr(w, '=', n) == NULL || *w == '-')
+			break;
+		w += n;
+	}
+	if (n >= sizeof(word))
+		return NULL;
+	memcpy(word, w, n);
+	word[n] = '\0';
+	slash = strrchr(word, '/');
+	for (i = 0; i < nitems(t); i++)
+		if (strcmp(slash ? slash + 1 : word, t[i].cmd) == 0)
+			return t[i].note;
+	return NULL;
+}
+
+static void
+terminal_error(struct call *c, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+terminal_error(struct call *c, const char *status, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*m, *out;
+	json_t	*o;
+
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		fatal("vasprintf");
+	va_end(ap);
+	o = json_object();
+	json_object_set_new(o, "output", json_string(""));
+	json_object_set_new(o, "exit_code", json_integer(-1));
+	json_object_set_new(o, "error", jtext(m));
+	if (status)
+		json_object_set_new(o, "status", json_string(status));
+	out = dumpj(o);
+	free(m);
+	call_finish(c, 0, out, 1, -1);
+	free(out);
+}
+
+static void
+fg_done(struct tool_job *j, void *arg)
+{
+	struct call	*c = arg;
+	struct session	*s = session_get(c->session);
+	const char	*st, *meaning;
+	size_t		 stlen;
+	char		*raw, *out, *red;
+	int		 code;
+	json_t		*o;
+
+	code = tool_job_exit_code(j);
+	switch (tool_job_end(j)) {
+	case TOOL_END_TIMEOUT:
+		code = 124;
+		break;
+	case TOOL_END_CANCEL:
+	case TOOL_END_KILLED:
+		code = 130;
+		break;
+	default:
+		if ((st = tool_job_state(j, &stlen)) != NULL &&
+		    tool_shstate_parse(&s->sh, st, stlen) == -1)
+			log_debug("tool: state dump of call %llu unparsable",
+			    (unsigned long long)c->id);
+		break;
+	}
+	raw = tool_job_output(j);
+	{
+		size_t n = tool_strip_ansi(raw, strlen(raw));
+		raw[n] = '\0';
+	}
+	red = tool_redact(raw, tool_is_env_dump(c->command));
+	free(raw);
+	tool_strip(red);
+	o = json_object();
+	json_object_set_new(o, "output", jtext(red));
+	json_object_set_new(o, "exit_code", json_integer(code));
+	json_object_set_new(o, "error", json_null());
+	free(red);
+	if (c->approval_note)
+		json_object_set_new(o, "approval", jtext(code == 130 ?
+		    "Command required approval and was approved by the user, "
+		    "then interrupted." : c->approval_note));
+	if ((meaning = exit_meaning(c->command, code)) != NULL)
+		json_object_set_new(o, "exit_code_meaning", json_string(meaning));
+	out = dumpj(o);
+	/* the job is freed with the call */
+	call_finish(c, code == 0, out, 1, code);
+	free(out);
+}
+
+static struct bgproc *
+proc_find(const char *id)
+{
+	struct bgproc	*p;
+
+	LIST_FOREACH(p, &R.procs, entry)
+		if (strcmp(p->id, id) == 0)
+			return p;
+	return NULL;
+}
+
+static void
+proc_free(struct bgproc *p)
+{
+	LIST_REMOVE(p, entry);
+	R.nprocs--;
+	tool_job_free(p->job);
+	free(p->session);
+	free(p->cwd);
+	free(p);
+}
+
+static void	 wait_answer(struct call *, struct bgproc *, int timed_out);
+
+static void
+bg_done(struct tool_job *j, void *arg)
+{
+	struct bgproc	*p = arg;
+	struct call	*c, *next;
+	struct ipc_buf	*b;
+	char		*tail, *text;
+
+	/* Answer the calls waiting on it. */
+	for (c = TAILQ_FIRST(&R.calls); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state == C_WAITING && c->waiting_on == p)
+			wait_answer(c, p, 0);
+	}
+	if (!p->notify)
+		return;
+	tail = tool_job_tail(j, 2000);
+	{
+		size_t n = tool_strip_ansi(tail, strlen(tail));
+		tail[n] = '\0';
+	}
+	xasprintf(&text, "[Background process %s finished with exit code %d]"
+	    "\nCommand: %s\nOutput (last 2000 chars):\n%s", p->id,
+	    tool_job_exit_code(j), tool_job_command(j), tail);
+	free(tail);
+	b = ipc_new(IPC_MSG_TOOL_NOTIFY, 0);
+	ipc_add_str(b, "session", p->session);
+	ipc_add_str(b, "process_id", p->id);
+	ipc_add_i64(b, "exit_code", tool_job_exit_code(j));
+	{
+		char *red = tool_redact(text, 0), *clean;
+		size_t n;
+		clean = tool_utf8_sanitize(red, strlen(red), &n);
+		ipc_add_strn(b, "text", clean, n);
+		free(clean);
+		free(red);
+	}
+	free(text);
+	(void)worker_send(R.w, ROLE_AGENT, b);
+}
+
+static struct bgproc *
+proc_slot(void)
+{
+	struct bgproc	*p, *old = NULL;
+
+	if (R.nprocs < TOOL_BG_MAX)
+		return NULL;
+	/* evict the least recently used finished process */
+	LIST_FOREACH(p, &R.procs, entry)
+		if (tool_job_done(p->job) && (old == NULL ||
+		    p->last_used < old->last_used))
+			old = p;
+	if (old != NULL)
+		proc_free(old);
+	return old;
+}
+
+static void
+start_background(struct call *c, struct session *s, const char *cwd)
+{
+	struct tool_job_spec	 sp = { 0 };
+	struct bgproc		*p;
+	char			 err[ERRLEN];
+	json_t			*o;
+	char			*out;
+
+	(void)proc_slot();
+	if (R.nprocs >= TOOL_BG_MAX) {
+		terminal_error(c, "error", "Too many background processes (%d); "
+		    "kill some with process(action=\"kill\")", TOOL_BG_MAX);
+		return;
+	}
+	p = xcalloc(1, sizeof(*p));
+	snprintf(p->id, sizeof(p->id), "proc_%06x%06x",
+	    arc4random() & 0xffffff, arc4random() & 0xffffff);
+	p->session = xstrdup(c->session);
+	p->cwd = xstrdup(cwd);
+	p->started = time(NULL);
+	p->notify = json_is_true(json_object_get(c->args, "notify_on_complete"));
+	p->last_used = now_ms();
+	sp.command = c->command;
+	sp.state = &s->sh;
+	sp.cwd = cwd;
+	sp.background = 1;
+	p->job = tool_job_start(R.w->base, R.be, &sp, bg_done, p, err,
+	    sizeof(err));
+	if (p->job == NULL) {
+		free(p->session);
+		free(p->cwd);
+		free(p);
+		terminal_error(c, "error", "Failed to start background process: "
+		    "%s", err);
+		return;
+	}
+	LIST_INSERT_HEAD(&R.procs, p, entry);
+	R.nprocs++;
+	o = json_object();
+	json_object_set_new(o, "output", json_string("Background process "
+	    "started"));
+	json_object_set_new(o, "session_id", json_string(p->id));
+	json_object_set_new(o, "pid", json_integer(tool_job_pid(p->job)));
+	json_object_set_new(o, "exit_code", json_integer(0));
+	json_object_set_new(o, "error", json_null());
+	if (c->approval_note)
+		json_object_set_new(o, "approval", jtext(c->approval_note));
+	if (json_is_true(json_object_get(c->args, "pty")))
+		json_object_set_new(o, "pty_note", json_string("PTY is not "
+		    "available in the command sandbox; ran with pipes"));
+	out = dumpj(o);
+	call_finish(c, 1, out, 1, 0);
+	free(out);
+}
+
+static void
+run_terminal(struct call *c)
+{
+	struct session		*s = session_get(c->session);
+	struct tool_job_spec	 sp = { 0 };
+	const char		*wd;
+	char			 err[ERRLEN], *cwd = NULL;
+	long long		 to;
+	json_t			*t;
+
+	wd = json_string_value(json_object_get(c->args, "workdir"));
+	if (wd != NULL && *wd != '\0') {
+		if (wd[0] == '/')
+			cwd = xstrdup(wd);
+		else
+			xasprintf(&cwd, "%s/%s", s->sh.cwd, wd);
+	} else
+		cwd = xstrdup(s->sh.cwd);
+	if (json_is_true(json_object_get(c->args, "background"))) {
+		start_background(c, s, cwd);
+		free(cwd);
+		return;
+	}
+	t = json_object_get(c->args, "timeout");
+	to = json_is_integer(t) ? json_integer_value(t) : json_is_real(t) ?
+	    (long long)json_real_value(t) : 0;
+	sp.command = c->command;
+	sp.state = &s->sh;
+	sp.cwd = cwd;
+	sp.timeout_s = to > 0 ? (unsigned)to : R.timeout_s;
+	sp.max_chars = R.max_chars;
+	c->state = C_RUNNING;
+	c->job = tool_job_start(R.w->base, R.be, &sp, fg_done, c, err,
+	    sizeof(err));
+	if (c->job == NULL && strcmp(cwd, R.fs.root) != 0 &&
+	    (wd == NULL || *wd == '\0')) {
+		/* the session's cwd is gone: back to the workspace */
+		free(s->sh.cwd);
+		s->sh.cwd = xstrdup(R.fs.root);
+		sp.cwd = R.fs.root;
+		c->job = tool_job_start(R.w->base, R.be, &sp, fg_done, c, err,
+		    sizeof(err));
+	}
+	free(cwd);
+	if (c->job == NULL)
+		terminal_error(c, "error", "Command execution failed: %s", err);
+}
+
+static void
+ask_approval(struct call *c, const struct tool_verdict_info *vi)
+{
+	struct ipc_buf	*b;
+	char		*clean;
+	size_t		 n;
+
+	c->state = C_APPROVAL;
+	c->approval_id = ++R.next_approval;
+	c->pattern = xstrdup(c->command);
+	free(c->approval_note);
+	xasprintf(&c->approval_note, "Command required approval (%s) and was "
+	    "approved by the user.", vi->reason);
+	b = ipc_new(IPC_MSG_TOOL_APPROVAL, c->id);
+	ipc_add_u64(b, "approval_id", c->approval_id);
+	clean = tool_utf8_sanitize(c->command, strlen(c->command), &n);
+	ipc_add_strn(b, "command", clean, n);
+	free(clean);
+	ipc_add_str(b, "reason", vi->reason);
+	ipc_add_str(b, "pattern", c->pattern);
+	if (worker_send(R.w, ROLE_AGENT, b) == -1)
+		terminal_error(c, "blocked", "BLOCKED: Failed to send approval "
+		    "request to user. Do NOT retry.");
+}
+
+static void
+tool_terminal(struct call *c)
+{
+	struct session		*s = session_get(c->session);
+	struct tool_verdict_info vi;
+	json_t			*cmd = json_object_get(c->args, "command");
+	json_t			*t;
+
+	if (!json_is_string(cmd)) {
+		terminal_error(c, "error", "Invalid command: expected string, "
+		    "got %s", cmd == NULL ? "NoneType" : json_is_integer(cmd) ?
+		    "int" : json_is_array(cmd) ? "list" : json_is_object(cmd) ?
+		    "dict" : "other");
+		return;
+	}
+	if (strlen(json_string_value(cmd)) != json_string_length(cmd)) {
+		terminal_error(c, "error", "Invalid command: contains NUL");
+		return;
+	}
+	c->command = xstrdup(json_string_value(cmd));
+	t = json_object_get(c->args, "timeout");
+	if (!json_is_true(json_object_get(c->args, "background")) &&
+	    json_is_integer(t) && json_integer_value(t) > TOOL_MAX_FG_TIMEOUT_S) {
+		char *o;
+		xasprintf(&o, "{\"error\": \"Foreground timeout %llds exceeds the "
+		    "maximum of %ds. Use background=true with "
+		    "notify_on_complete=true for long-running commands.\"}",
+		    (long long)json_integer_value(t), TOOL_MAX_FG_TIMEOUT_S);
+		call_finish(c, 0, o, 0, 0);
+		free(o);
+		return;
+	}
+	tool_check_command(&R.pol, c->command, s->approved, s->napproved, &vi);
+	switch (vi.verdict) {
+	case TOOL_V_ALLOW:
+		run_terminal(c);
+		return;
+	case TOOL_V_BLOCK:
+		if (vi.hardline)
+			terminal_error(c, "blocked", "BLOCKED (hardline): %s. This "
+			    "command is on the unconditional blocklist and cannot "
+			    "be executed via the agent — not even with --yolo, "
+			    "/yolo, approvals.mode=off, or cron approve mode. If "
+			    "you genuinely need to run it, run it yourself in a "
+			    "terminal outside the agent.", vi.reason);
+		else
+			terminal_error(c, "blocked", "BLOCKED: %s. It cannot be "
+			    "executed via the agent. Do NOT retry or rephrase "
+			    "this command.", vi.reason);
+		return;
+	case TOOL_V_ASK:
+		ask_approval(c, &vi);
+		return;
+	}
+}
+
+static void
+on_approve(struct ipc_msg *m)
+{
+	struct call	*c = call_find(m->id);
+	struct session	*s;
+	const char	*choice;
+	size_t		 clen;
+	uint64_t	 aid;
+
+	if (c == NULL || c->state != C_APPROVAL) {
+		log_warnx("tool: approval for unknown call %llu",
+		    (unsigned long long)m->id);
+		return;
+	}
+	if (ipc_get_u64(m, "approval_id", &aid) == -1 ||
+	    ipc_get_str(m, "choice", &choice, &clen) == -1)
+		return;
+	if (aid != c->approval_id) {
+		log_warnx("tool: approval id mismatch for call %llu",
+		    (unsigned long long)m->id);
+		return;
+	}
+	if (clen == 4 && memcmp(choice, "once", 4) == 0)
+		;
+	else if (clen == 7 && memcmp(choice, "session", 7) == 0) {
+		s = session_get(c->session);
+		s->approved = xreallocarray(s->approved, s->napproved + 1,
+		    sizeof(char *));
+		s->approved[s->napproved++] = xstrdup(c->command);
+	} else if (clen == 6 && memcmp(choice, "always", 6) == 0) {
+		/* The agent writes it to command_allowlist (ALLOWLIST_ADD);
+		 * this process keeps it for its lifetime. */
+		R.pol.allowlist = xreallocarray(R.pol.allowlist, R.pol.nallow + 2,
+		    sizeof(char *));
+		R.pol.allowlist[R.pol.nallow++] = xstrdup(c->command);
+		R.pol.allowlist[R.pol.nallow] = NULL;
+	} else {
+		terminal_error(c, "blocked", "BLOCKED: User denied this command. "
+		    "The user has NOT consented to this action. Do NOT retry "
+		    "this command, do NOT rephrase it, and do NOT attempt the "
+		    "same outcome via a different command. Stop the current "
+		    "workflow and wait for the user to respond before taking "
+		    "any further destructive or irreversible action.");
+		return;
+	}
+	/* What runs is c->command: the bytes the user was shown. */
+	run_terminal(c);
+}
+
+/* ---- process ------------------------------------------------------------ */
+
+static void
+wait_answer(struct call *c, struct bgproc *p, int timed_out)
+{
+	json_t	*o = json_object();
+	char	*tail, *out;
+
+	tail = tool_job_tail(p->job, timed_out ? 1000 : 2000);
+	{
+		size_t n = tool_strip_ansi(tail, strlen(tail));
+		tail[n] = '\0';
+	}
+	if (!timed_out) {
+		json_object_set_new(o, "status", json_string("exited"));
+		json_object_set_new(o, "command", jtext(tool_job_command(p->job)));
+		json_object_set_new(o, "exit_code",
+		    json_integer(tool_job_exit_code(p->job)));
+		json_object_set_new(o, "output", jtext(tail));
+		if (c->wait_note)
+			json_object_set_new(o, "timeout_note", jtext(c->wait_note));
+	} else {
+		json_object_set_new(o, "status", json_string("timeout"));
+		json_object_set_new(o, "command", jtext(tool_job_command(p->job)));
+		json_object_set_new(o, "output", jtext(tail));
+		if (c->wait_note)
+			json_object_set_new(o, "timeout_note", jtext(c->wait_note));
+		else {
+			char *n;
+			xasprintf(&n, "Waited %us, process still running",
+			    c->wait_s);
+			json_object_set_new(o, "timeout_note", jtext(n));
+			free(n);
+		}
+	}
+	free(tail);
+	out = dumpj(o);
+	{
+		char *red = tool_redact(out, 0);
+		call_finish(c, 1, red, 0, 0);
+		free(red);
+	}
+	free(out);
+}
+
+static void
+on_wait_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct call	*c = arg;
+
+	wait_answer(c, c->waiting_on, 1);
+}
+
+static void
+proc_entry(json_t *arr, struct bgproc *p)
+{
+	char		 ts[32], *tail;
+	struct tm	 tm;
+
+	localtime_r(&p->started, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	tail = tool_job_tail(p->job, 200);
+	json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:I,s:s,s:I,s:s,s:o}",
+	    "session_id", p->id, "command", jtext(tool_job_command(p->job)),
+	    "cwd", jtext(p->cwd), "pid", (json_int_t)tool_job_pid(p->job),
+	    "started_at", ts, "uptime_seconds",
+	    (json_int_t)(time(NULL) - p->started), "status",
+	    tool_job_done(p->job) ? "exited" : "running", "output_preview",
+	    jtext(tail)));
+	free(tail);
+}
+
+static void
+tool_process(struct call *c)
+{
+	const char	*action = json_string_value(json_object_get(c->args,
+	    "action"));
+	const char	*id = json_string_value(json_object_get(c->args,
+	    "session_id"));
+	struct bgproc	*p = NULL;
+	json_t		*o;
+	char		*out, *tail;
+
+	if (action == NULL) {
+		out = tool_json_error("action required");
+		call_finish(c, 0, out, 0, 0);
+		free(out);
+		return;
+	}
+	if (strcmp(action, "list") == 0) {
+		json_t *arr = json_array();
+		LIST_FOREACH(p, &R.procs, entry)
+			if (strcmp(p->session, c->session) == 0)
+				proc_entry(arr, p);
+		out = dumpj(json_pack("{s:o}", "processes", arr));
+		call_finish(c, 1, out, 0, 0);
+		free(out);
+		return;
+	}
+	if (id == NULL || (p = proc_find(id)) == NULL ||
+	    strcmp(p->session, c->session) != 0) {
+		out = dumpj(json_pack("{s:s,s:o}", "status", "not_found", "error",
+		    json_sprintf("No process with ID %s", id ? id : "")));
+		call_finish(c, 0, out, 0, 0);
+		free(out);
+		return;
+	}
+	p->last_used = now_ms();
+	o = json_object();
+	if (strcmp(action, "poll") == 0) {
+		tail = tool_job_tail(p->job, 1000);
+		tail[tool_strip_ansi(tail, strlen(tail))] = '\0';
+		json_object_set_new(o, "session_id", json_string(p->id));
+		json_object_set_new(o, "command", jtext(tool_job_command(p->job)));
+		json_object_set_new(o, "status", json_string(
+		    tool_job_done(p->job) ? "exited" : "running"));
+		json_object_set_new(o, "pid", json_integer(tool_job_pid(p->job)));
+		json_object_set_new(o, "uptime_seconds",
+		    json_integer(time(NULL) - p->started));
+		json_object_set_new(o, "output_preview", jtext(tail));
+		if (tool_job_done(p->job))
+			json_object_set_new(o, "exit_code",
+			    json_integer(tool_job_exit_code(p->job)));
+		free(tail);
+	} else if (strcmp(action, "log") == 0) {
+		long long off = 0, lim = 200, total = 0, k;
+		json_t *v;
+		struct tool_sb sel = { 0 };
+		char **lines = NULL, *save = NULL, *l;
+		size_t nl = 0;
+		v = json_object_get(c->args, "offset");
+		if (json_is_integer(v) && json_integer_value(v) > 0)
+			off = json_integer_value(v);
+		v = json_object_get(c->args, "limit");
+		if (json_is_integer(v) && json_integer_value(v) > 0)
+			lim = json_integer_value(v);
+		tail = tool_job_tail(p->job, 0);
+		tail[tool_strip_ansi(tail, strlen(tail))] = '\0';
+		for (l = strtok_r(tail, "\n", &save); l != NULL;
+		    l = strtok_r(NULL, "\n", &save)) {
+			lines = xreallocarray(lines, nl + 1, sizeof(*lines));
+			lines[nl++] = l;
+		}
+		total = (long long)nl;
+		long long from = off == 0 ? (total > lim ? total - lim : 0) : off;
+		long long cnt = 0;
+		for (k = from; k < total && k < from + lim; k++, cnt++) {
+			if (sel.len)
+				tool_sb_addc(&sel, '\n');
+			tool_sb_adds(&sel, lines[k]);
+		}
+		json_object_set_new(o, "session_id", json_string(p->id));
+		json_object_set_new(o, "command", jtext(tool_job_command(p->job)));
+		json_object_set_new(o, "status", json_string(
+		    tool_job_done(p->job) ? "exited" : "running"));
+		json_object_set_new(o, "output", jtext(sel.s ? sel.s : ""));
+		json_object_set_new(o, "total_lines", json_integer(total));
+		json_object_set_new(o, "showing", json_sprintf("%lld lines", cnt));
+		tool_sb_free(&sel);
+		free(lines);
+		free(tail);
+	} else if (strcmp(action, "wait") == 0) {
+		json_t *v = json_object_get(c->args, "timeout");
+		unsigned to = R.timeout_s;
+		json_decref(o);
+		if (json_is_integer(v) && json_integer_value(v) > 0) {
+			if ((unsigned long long)json_integer_value(v) > R.timeout_s)
+				xasprintf(&c->wait_note, "Requested wait of %llds "
+				    "was clamped to configured limit of %us",
+				    (long long)json_integer_value(v), R.timeout_s);
+			else
+				to = (unsigned)json_integer_value(v);
+		}
+		c->wait_s = to;
+		if (tool_job_done(p->job)) {
+			wait_answer(c, p, 0);
+			return;
+		}
+		c->state = C_WAITING;
+		c->waiting_on = p;
+		c->timer = evtimer_new(R.w->base, on_wait_timeout, c);
+		{
+			struct timeval tv = { (time_t)to, 0 };
+			evtimer_add(c->timer, &tv);
+		}
+		return;
+	} else if (strcmp(action, "kill") == 0) {
+		if (tool_job_done(p->job)) {
+			json_object_set_new(o, "status", json_string("already_exited"));
+			json_object_set_new(o, "error", json_string("Process has "
+			    "already finished"));
+		} else {
+			tool_job_kill(p->job, TOOL_END_KILLED);
+			json_object_set_new(o, "status", json_string("killed"));
+			json_object_set_new(o, "session_id", json_string(p->id));
+		}
+	} else if (strcmp(action, "write") == 0 || strcmp(action, "submit") == 0 ||
+	    strcmp(action, "close") == 0) {
+		const char *data = json_string_value(json_object_get(c->args,
+		    "data"));
+		if (tool_job_done(p->job)) {
+			json_object_set_new(o, "status", json_string("already_exited"));
+			json_object_set_new(o, "error", json_string("Process has "
+			    "already finished"));
+		} else if (strcmp(action, "close") == 0) {
+			if (tool_job_close_stdin(p->job) == 0) {
+				json_object_set_new(o, "status", json_string("ok"));
+				json_object_set_new(o, "message",
+				    json_string("stdin closed"));
+			} else {
+				json_object_set_new(o, "status", json_string("error"));
+				json_object_set_new(o, "error", json_string("Process "
+				    "stdin not available"));
+			}
+		} else {
+			struct tool_sb d = { 0 };
+			tool_sb_adds(&d, data ? data : "");
+			if (strcmp(action, "submit") == 0)
+				tool_sb_addc(&d, '\n');
+			if (tool_job_write(p->job, d.s ? d.s : "", d.len, 0) == 0) {
+				json_object_set_new(o, "status", json_string("ok"));
+				json_object_set_new(o, "bytes_written",
+				    json_integer((json_int_t)d.len));
+			} else {
+				json_object_set_new(o, "status", json_string("error"));
+				json_object_set_new(o, "error", json_string("Process "
+				    "stdin not available"));
+			}
+			tool_sb_free(&d);
+		}
+	} else {
+		json_decref(o);
+		out = tool_json_error("Unknown action: %s", action);
+		call_finish(c, 0, out, 0, 0);
+		free(out);
+		return;
+	}
+	out = dumpj(o);
+	{
+		char *red = tool_redact(out, 0);
+		call_finish(c, 1, red, 0, 0);
+		free(red);
+	}
+	free(out);
+}
+
+/* ---- file tools --------------------------------------------------------- */
+
+static void
+file_tool(struct call *c)
+{
+	struct session	*s = session_get(c->session);
+	char		*args, *out;
+	json_t		*o;
+	int		 ok;
+
+	args = json_dumps(c->args, 0);
+	if (args == NULL)
+		fatalx("json_dumps");
+	out = R.conf->files(c->name, s->sh.cwd, args);
+	free(args);
+	o = json_loads(out, 0, NULL);
+	ok = o != NULL && json_object_get(o, "error") == NULL &&
+	    !json_is_false(json_object_get(o, "success"));
+	json_decref(o);
+	call_finish(c, ok, out, 0, 0);
+	free(out);
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+static const struct {
+	const char	*name;
+	void		(*run)(struct call *);
+} tools[] = {
+	{ "terminal", tool_terminal },
+	{ "process", tool_process },
+	{ "read_file", file_tool },
+	{ "write_file", file_tool },
+	{ "patch", file_tool },
+	{ "search_files", file_tool },
+};
+
+static void
+on_call(struct ipc_msg *m)
+{
+	char		*name, *session, *args_s, *out;
+	json_t		*args;
+	json_error_t	 je;
+	struct call	*c;
+	size_t		 i;
+
+	name = ipc_get_strdup(m, "name");
+	session = ipc_get_strdup(m, "session");
+	args_s = ipc_get_strdup(m, "args");
+	if (name == NULL || session == NULL || args_s == NULL) {
+		send_result(m->id, 0, "{\"error\": \"bad tool call\"}", 0, 0, 0);
+		goto out;
+	}
+	if (call_find(m->id) != NULL) {
+		log_warnx("tool: duplicate call id %llu",
+		    (unsigned long long)m->id);
+		goto out;
+	}
+	args = json_loads(args_s, 0, &je);
+	if (args == NULL || !json_is_object(args)) {
+		json_decref(args);
+		out = tool_json_error("Invalid tool arguments (not a JSON object)"
+		    ": %s", je.text);
+		send_result(m->id, 0, out, 0, 0, 0);
+		free(out);
+		goto out;
+	}
+	c = call_new(m->id, name, session, args);
+	for (i = 0; i < nitems(tools); i++) {
+		if (strcmp(tools[i].name, name) != 0)
+			continue;
+		tools[i].run(c);
+		goto out;
+	}
+	out = tool_json_error("Unknown tool: %s", name);
+	call_finish(c, 0, out, 0, 0);
+	free(out);
+out:
+	free(name);
+	free(session);
+	free(args_s);
+}
+
+static void
+on_cancel(struct ipc_msg *m)
+{
+	struct call	*c = call_find(m->id);
+
+	if (c == NULL)
+		return;
+	switch (c->state) {
+	case C_RUNNING:
+		if (c->job)
+			tool_job_kill(c->job, TOOL_END_CANCEL);
+		break;
+	case C_APPROVAL:
+		terminal_error(c, "blocked", "BLOCKED: Command interrupted "
+		    "before the user approved it. The user has NOT consented to "
+		    "this action.");
+		break;
+	case C_WAITING: {
+		char *o = dumpj(json_pack("{s:s,s:o,s:s}", "status",
+		    "interrupted", "command", jtext(tool_job_command(
+		    c->waiting_on->job)), "note", "User sent a new message -- "
+		    "wait interrupted"));
+		call_finish(c, 0, o, 0, 0);
+		free(o);
+		break;
+	}
+	}
+}
+
+static void
+on_context(struct ipc_msg *m)
+{
+	struct ipc_buf	*b;
+	char		*session, *cwd, *files;
+	struct session	*s;
+
+	session = ipc_get_strdup(m, "session");
+	cwd = ipc_get_strdup(m, "cwd");
+	s = session_get(session ? session : "default");
+	files = R.conf->files("context", cwd ? cwd : s->sh.cwd, "{}");
+	{
+		json_t *j = json_loads(files, 0, NULL);
+		if (!json_is_array(j)) {
+			log_warnx("tool: context files: %s", files);
+			free(files);
+			files = xstrdup("[]");
+		}
+		json_decref(j);
+	}
+	b = ipc_new(IPC_MSG_TOOL_CONTEXT_FILES, m->id);
+	ipc_add_str(b, "files", files);
+	ipc_add_str(b, "cwd", cwd ? cwd : s->sh.cwd);
+	(void)worker_send(R.w, ROLE_AGENT, b);
+	free(files);
+	free(session);
+	free(cwd);
+}
+
+static void
+on_session_end(struct ipc_msg *m)
+{
+	struct bgproc	*p, *pn;
+	struct session	*s;
+	struct call	*c, *cn;
+	char		*id = ipc_get_strdup(m, "session");
+
+	if (id == NULL)
+		return;
+	for (c = TAILQ_FIRST(&R.calls); c != NULL; c = cn) {
+		cn = TAILQ_NEXT(c, entry);
+		if (strcmp(c->session, id) == 0 && c->state == C_WAITING)
+			on_cancel(&(struct ipc_msg){ .id = c->id });
+	}
+	for (p = LIST_FIRST(&R.procs); p != NULL; p = pn) {
+		pn = LIST_NEXT(p, entry);
+		if (strcmp(p->session, id) == 0)
+			proc_free(p);	/* kills and reaps */
+	}
+	LIST_FOREACH(s, &R.sessions, entry)
+		if (strcmp(s->id, id) == 0) {
+			session_free(s);
+			break;
+		}
+	free(id);
+}
+
+void
+tool_runner_dispatch(struct worker *w, int from, struct ipc_peer *peer,
+    struct ipc_msg *m)
+{
+	if (from != ROLE_AGENT) {
+		log_warnx("tool: message %s from %s refused",
+		    ipc_msg_name(m->type), ipc_role_name(from));
+		return;
+	}
+	switch (m->type) {
+	case IPC_MSG_TOOL_CALL:
+		on_call(m);
+		break;
+	case IPC_MSG_TOOL_APPROVE:
+		on_approve(m);
+		break;
+	case IPC_MSG_TOOL_CANCEL:
+		on_cancel(m);
+		break;
+	case IPC_MSG_TOOL_CONTEXT:
+		on_context(m);
+		break;
+	case IPC_MSG_TOOL_SESSION_END:
+		on_session_end(m);
+		break;
+	default:
+		log_warnx("tool: unexpected %s", ipc_msg_name(m->type));
+		break;
+	}
+}
+
+void
+tool_runner_peer_changed(struct worker *w, int role, struct ipc_peer *peer)
+{
+	struct call	*c, *cn;
+
+	if (role != ROLE_AGENT || peer != NULL)
+		return;
+	/* The agent went away: nobody will answer approvals or read results;
+	 * stop what runs for it (background processes stay). */
+	for (c = TAILQ_FIRST(&R.calls); c != NULL; c = cn) {
+		cn = TAILQ_NEXT(c, entry);
+		if (c->state == C_RUNNING && c->job)
+			tool_job_kill(c->job, TOOL_END_CANCEL);
+		else
+			call_free(c);
+	}
+}
+
+void
+tool_runner_shutdown(struct worker *w)
+{
+	struct bgproc	*p;
+	struct call	*c;
+
+	while ((c = TAILQ_FIRST(&R.calls)) != NULL)
+		call_free(c);
+	while ((p = LIST_FIRST(&R.procs)) != NULL)
+		proc_free(p);
+	while (!LIST_EMPTY(&R.sessions))
+		session_free(LIST_FIRST(&R.sessions));
+}
