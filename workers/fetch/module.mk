@@ -38,3 +38,13 @@ TEST_PROGS	+= $(B)/tests/fetchcli
 $(B)/tests/fetchcli: $(call objs,tests/fakellm/fetchcli.c tests/harness.c) $(LIBIPC)
 	$(LINK) $(call libs,libevent msgpack jansson)
 endif
+
+# Fuzz targets: the SSE parser and each API shape's decoders.
+FETCH_FUZZ_SRCS	:= $(FETCH_CORE_SRCS) ipc/util.c ipc/log.c
+FUZZ_TARGETS	+= fuzz_fetch_sse fuzz_fetch_openai fuzz_fetch_anthropic
+FUZZ_SRCS_fuzz_fetch_sse	= $(FETCH_FUZZ_SRCS)
+FUZZ_LIBS_fuzz_fetch_sse	= jansson
+FUZZ_SRCS_fuzz_fetch_openai	= $(FETCH_FUZZ_SRCS)
+FUZZ_LIBS_fuzz_fetch_openai	= jansson
+FUZZ_SRCS_fuzz_fetch_anthropic	= $(FETCH_FUZZ_SRCS)
+FUZZ_LIBS_fuzz_fetch_anthropic	= jansson

@@ -1,0 +1,8 @@
+/* libFuzzer: the Anthropic Messages stream and body decoders. */
+#include "tests/fuzz/fuzz_fetch_decode.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
+{
+	return fuzz_shape(&prov_anthropic, p, n);
+}
