@@ -22,3 +22,11 @@ AGENT_FAKE	:= tests/unit/agent_fake.c
 UNIT_TESTS	+= $(B)/tests/test_agent_proc
 $(B)/tests/test_agent_proc: $(call objs,tests/unit/test_agent_proc.c $(AGENT_FAKE)) $(HARNESS) $(LIBIPC) | $(B)/hermes-agent
 	$(LINK) $(call libs,$(AGENT_PKGS) libevent msgpack cmocka)
+
+# Fuzzing what the model and the store hand over.
+AGENT_FUZZ_SRCS	:= $(AGENT_PURE) ipc/util.c ipc/log.c
+FUZZ_TARGETS	+= fuzz_agent_args fuzz_agent_msgs
+FUZZ_SRCS_fuzz_agent_args	= $(AGENT_FUZZ_SRCS)
+FUZZ_LIBS_fuzz_agent_args	= jansson
+FUZZ_SRCS_fuzz_agent_msgs	= $(AGENT_FUZZ_SRCS)
+FUZZ_LIBS_fuzz_agent_msgs	= jansson
