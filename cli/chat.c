@@ -60,6 +60,7 @@ struct cli_chat {
 	int		 quit;
 	uint64_t	 turn_id;
 	uint64_t	 cmd_id;
+	uint64_t	 stop_id;	/* the "stop" sent on Ctrl+C */
 	int		 cmd_done;
 	char		**skills;
 	char		**skill_paths;
@@ -72,6 +73,9 @@ struct cli_chat {
 };
 
 static volatile sig_atomic_t	sigints;
+static uint64_t			last_sigint_ms;	/* a second Ctrl+C soon
+						 * after the first leaves */
+#define CHAT_SECOND_CTRLC_MS	2000
 static int			sigpipe_fd[2] = { -1, -1 };
 
 static void
@@ -524,10 +528,12 @@ ev_error(struct cli_chat *c, const struct ipc_msg *m)
 	cli_out_eol(&c->out);
 	fflush(c->out.fp);
 	cli_fmt_summary(line, sizeof(line), text, 400);
-	if (cli_error_exit(code) == CLI_EXIT_PROVIDER)
+	if (cli_error_exit(code) == CLI_EXIT_INTERRUPTED)
+		say(&c->info, "dim", "(interrupted: %s)", line);
+	else if (cli_error_exit(code) == CLI_EXIT_PROVIDER)
 		say(&c->err, "red", "provider error (%s): %s", code, line);
 	else if (cli_error_exit(code) == CLI_EXIT_DENIED)
-		say(&c->err, "red", "sandbox: %s (%s)", line, code);
+		say(&c->err, "red", "sandbox: %s", line);
 	else
 		say(&c->err, "red", "error (%s): %s", code[0] ? code : "agent",
 		    line);
@@ -581,6 +587,8 @@ on_reply(struct cli_chat *c, const struct ipc_msg *m)
 	(void)ipc_get_bool(m, "ok", &ok);
 	if (m->id == c->cmd_id)
 		c->cmd_done = ok ? 1 : 2;
+	if (m->id == c->stop_id && ok)
+		return;		/* we said so already */
 	if (ipc_get_str(m, "text", &s, &len) == -1 || len == 0) {
 		if (ipc_get_str(m, "data", &s, &len) == 0 && len > 0) {
 			char *d = xstrndup(s, len);
@@ -688,6 +696,7 @@ pump(struct cli_chat *c, int (*done)(struct cli_chat *), int allow_stop)
 		if (sigints > seen) {
 			drain_sigpipe();
 			seen = sigints;
+			last_sigint_ms = now_ms();
 			if (seen >= 2 || !allow_stop) {
 				clear_transient(c);
 				end_reasoning(c);
@@ -701,8 +710,10 @@ pump(struct cli_chat *c, int (*done)(struct cli_chat *), int allow_stop)
 			say(&c->info, "yellow", "^C stopping the turn "
 			    "(Ctrl+C again to leave)");
 			{
-				struct ipc_buf *b = ipc_new(IPC_MSG_CHAT_COMMAND,
-				    c->conn.next_id++);
+				struct ipc_buf *b;
+
+				c->stop_id = c->conn.next_id++;
+				b = ipc_new(IPC_MSG_CHAT_COMMAND, c->stop_id);
 
 				ipc_add_str(b, "name", "stop");
 				if (ipc_send_fd(c->conn.fd, b) == -1)
@@ -712,9 +723,10 @@ pump(struct cli_chat *c, int (*done)(struct cli_chat *), int allow_stop)
 		}
 		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
-		/* Every frame already buffered, then wait again. */
+		/* Every frame already buffered, then wait again. (A 1 ms
+		 * timeout: ipc_recv_fd with 0 returns before reading.) */
 		for (;;) {
-			r = ipc_recv_fd(c->conn.fd, c->conn.rb, 0, &m, err,
+			r = ipc_recv_fd(c->conn.fd, c->conn.rb, 1, &m, err,
 			    sizeof(err));
 			if (r == 0)
 				break;
@@ -730,6 +742,11 @@ pump(struct cli_chat *c, int (*done)(struct cli_chat *), int allow_stop)
 			if (done(c))
 				break;
 		}
+	}
+	/* A second Ctrl+C that came while the stopped turn ended. */
+	if (seen >= 1 && sigints > seen) {
+		say(&c->err, NULL, "interrupted");
+		return CLI_EXIT_INTERRUPTED;
 	}
 	return CLI_EXIT_OK;
 }
@@ -1223,6 +1240,11 @@ interactive_loop(struct cli_chat *c)
 	while (!c->quit) {
 		msg = read_message(c, &intr);
 		if (msg == NULL) {
+			if (intr && (last_intr || now_ms() - last_sigint_ms <
+			    CHAT_SECOND_CTRLC_MS))
+				return CLI_EXIT_INTERRUPTED;
+			if (intr)
+				last_sigint_ms = now_ms();
 			if (intr && !last_intr) {
 				say(&c->info, "dim", "(Ctrl+C again or /exit "
 				    "to leave)");

@@ -19,3 +19,8 @@ BENCHES		+= $(B)/bench/bench_cli_floor
 $(B)/bench/bench_cli_floor: $(call objs,bench/bench_cli_floor.c) $(LIBIPC)
 	$(LINK) $(call libs,msgpack)
 BENCH_SCRIPTS	+= bench/bench_cli.sh
+
+# A scripted agent for the CLI's terminal tests (tests/regress/cli_*.sh).
+TEST_PROGS	+= $(B)/tests/cli_fakeagent
+$(B)/tests/cli_fakeagent: $(call objs,tests/regress/cli_fakeagent.c) $(WORKER_LIBS)
+	$(LINK) $(call libs,$(WORKER_PKGS))
