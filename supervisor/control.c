@@ -314,13 +314,37 @@ send_welcome(struct client *c)
 	(void)ipc_peer_send(c->peer, b);
 }
 
+/*
+ * A chat is handed over once the agent is ready and every other role of
+ * the tenant is ready (so wired to it) or given up on: a client arriving
+ * while the store restarts waits for it rather than meeting an agent
+ * without its store.
+ */
+static int
+tenant_settled(struct tenant *t)
+{
+	int	 r;
+
+	if (t->procs[ROLE_AGENT].state != PS_READY ||
+	    t->procs[ROLE_AGENT].peer == NULL)
+		return 0;
+	for (r = 0; r < ROLE_MAX; r++) {
+		if (!t->active[r] || t->procs[r].t == NULL)
+			continue;
+		if (t->procs[r].state != PS_READY &&
+		    t->procs[r].state != PS_FAILED)
+			return 0;
+	}
+	return 1;
+}
+
 int
 control_attach(struct tenant *t, struct client *c)
 {
 	struct proc	*a = &t->procs[ROLE_AGENT];
 	struct ipc_buf	*b;
 
-	if (a->state != PS_READY || a->peer == NULL)
+	if (!tenant_settled(t))
 		return -1;
 	b = ipc_new(IPC_MSG_CLIENT_ATTACH, 0);
 	ipc_add_u64(b, "uid", (uint64_t)c->uid);
@@ -334,6 +358,9 @@ void
 control_agent_ready(struct tenant *t)
 {
 	struct client	*c, *next;
+
+	if (!tenant_settled(t))
+		return;
 
 	for (c = TAILQ_FIRST(&waiting); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);

@@ -405,8 +405,7 @@ proc_dispatch(struct ipc_peer *peer, struct ipc_msg *m, void *arg)
 			proc_notify(p->t, p->role, "restarted",
 			    "%s restarted (pid %d)", ipc_role_name(p->role),
 			    (int)p->pid);
-		if (p->role == ROLE_AGENT)
-			control_agent_ready(p->t);
+		control_agent_ready(p->t);	/* waiting chats, if settled */
 		break;
 	case IPC_MSG_LOG:
 		if (ipc_get_str(m, "line", &s, &n) == -1)
@@ -522,6 +521,7 @@ proc_died(struct proc *p, int status)
 		proc_notify(p->t, p->role, "failed",
 		    "%s failed: %d restarts in %d s", ipc_role_name(p->role),
 		    SUP_RESTART_INTENSITY + 1, SUP_RESTART_PERIOD_S);
+		control_agent_ready(p->t);	/* chats need not wait for it */
 		return;
 	}
 	delay = p->backoff_ms;
