@@ -48,3 +48,10 @@ FUZZ_SRCS_fuzz_fetch_openai	= $(FETCH_FUZZ_SRCS)
 FUZZ_LIBS_fuzz_fetch_openai	= jansson
 FUZZ_SRCS_fuzz_fetch_anthropic	= $(FETCH_FUZZ_SRCS)
 FUZZ_LIBS_fuzz_fetch_anthropic	= jansson
+
+# Benchmark: per-chunk cost, and a 10 MB stream vs curl (bench/run.sh).
+ifneq ($(wildcard tests/harness.c),)
+BENCHES		+= $(B)/bench/bench_fetch
+$(B)/bench/bench_fetch: $(call objs,bench/bench_fetch.c tests/harness.c $(FETCH_CORE_SRCS)) $(LIBIPC) | $(B)/hermes-llm-fetch $(B)/fakellm
+	$(LINK) $(call libs,libevent msgpack jansson)
+endif

@@ -1,0 +1,326 @@
+/*
+ * llm-fetch benchmarks, each against a floor measured in the same run:
+ *
+ * 1. Per-chunk cost of the worker's hot path: one streamed chunk through
+ *    the SSE parser, the provider decoder and the re-encoding as a
+ *    FETCH_EVENT frame (unbatched: one frame per chunk, the worst case),
+ *    vs jansson parsing the same chunk's JSON alone.
+ * 2. A ~10 MB SSE stream from fakellm through a real hermes-llm-fetch to
+ *    this process acting as the agent (decoding every event), vs the
+ *    `curl` CLI fetching the same stream from the same fakellm.
+ *
+ *	bench_fetch [runs]	(B: build dir, default "build")
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "ipc/ipc.h"
+#include "ipc/limits.h"
+#include "ipc/util.h"
+#include "tests/harness.h"
+#include "workers/fetch/fetch.h"
+
+#define CHUNKS		100000
+#define STREAM_TEXT	3800000		/* text bytes: ~10 MB of SSE */
+
+static int
+cmp_d(const void *a, const void *b)
+{
+	double	 x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_d);
+	return v[n / 2];
+}
+
+/* ---- 1. per chunk ----------------------------------------------------- */
+
+struct pc {
+	struct prov_dec		 d;
+	const struct prov_shape	*shape;
+	uint64_t		 id;
+	size_t			 bytes;
+};
+
+static struct pc	*PC;
+
+static void
+pc_text(void *a, int reasoning, const char *p, size_t n)
+{
+	struct ipc_buf	*b;
+	size_t		 len;
+
+	/* What the worker does per event: one FETCH_EVENT frame. */
+	b = ipc_new(IPC_MSG_FETCH_EVENT, PC->id);
+	ipc_add_str(b, "kind", reasoning ? "reasoning" : "text");
+	ipc_add_strn(b, "text", p, n);
+	(void)ipc_buf_data(b, &len);
+	PC->bytes += len;
+	ipc_buf_free(b);
+}
+
+static void
+pc_call(void *a, const char *id, const char *name, const char *args)
+{
+}
+
+static void
+pc_usage(void *a, const struct fetch_usage *u)
+{
+}
+
+static void
+pc_done(void *a, const char *f)
+{
+}
+
+static int
+pc_ev(void *arg, const char *event, const char *data, size_t len)
+{
+	struct pc	*p = arg;
+
+	return p->shape->ev(&p->d, event, data, len);
+}
+
+static const char oa_chunk[] =
+    "data: {\"id\":\"chatcmpl-8x2\",\"object\":\"chat.completion.chunk\","
+    "\"created\":1700000000,\"model\":\"gpt-4o-mini\",\"system_fingerprint\":"
+    "\"fp_1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" token\"},"
+    "\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+static const char an_chunk[] =
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+    "\"text_delta\",\"text\":\" token\"}}\n\n";
+
+static void
+per_chunk(const char *label, const struct prov_shape *shape,
+    const char *chunk, const char *json, int runs)
+{
+	struct fetch_sink	 sink = { pc_text, pc_call, pc_usage, pc_done,
+	    NULL };
+	struct pc		 p;
+	struct sse		 s;
+	json_t			*j;
+	json_error_t		 je;
+	double			*ours, *ref, mo, mr;
+	uint64_t		 t0;
+	size_t			 clen = strlen(chunk), jlen = strlen(json);
+	int			 r, i;
+
+	ours = xcalloc((size_t)runs, sizeof(double));
+	ref = xcalloc((size_t)runs, sizeof(double));
+	for (r = 0; r < runs; r++) {
+		memset(&p, 0, sizeof(p));
+		p.shape = shape;
+		p.id = 7;
+		PC = &p;
+		prov_dec_init(&p.d, &sink);
+		sse_init(&s, SSE_MAX_LINE, pc_ev, &p);
+		t0 = now_us();
+		for (i = 0; i < CHUNKS; i++)
+			if (sse_feed(&s, chunk, clen) == -1)
+				fatalx("bench: chunk refused");
+		ours[r] = (double)(now_us() - t0) * 1000.0 / CHUNKS;
+		sse_clear(&s);
+		prov_dec_clear(&p.d);
+		if (p.bytes == 0)
+			fatalx("bench: nothing encoded");
+
+		t0 = now_us();
+		for (i = 0; i < CHUNKS; i++) {
+			if ((j = json_loadb(json, jlen, 0, &je)) == NULL)
+				fatalx("bench: json");
+			json_decref(j);
+		}
+		ref[r] = (double)(now_us() - t0) * 1000.0 / CHUNKS;
+	}
+	mo = median(ours, runs);
+	mr = median(ref, runs);
+	printf("BENCH\tfetch per-chunk parse+re-encode (%s, %zu B chunk)\t"
+	    "%.0f ns\t%.0f ns\t%.2f\tmedian of %d x %d chunks (min %.0f max "
+	    "%.0f); reference: jansson parse of the chunk's JSON alone\n",
+	    label, clen, mo, mr, mo / mr, runs, CHUNKS, ours[0],
+	    ours[runs - 1]);
+	free(ours);
+	free(ref);
+}
+
+/* ---- 2. a 10 MB stream ------------------------------------------------ */
+
+static pid_t
+start_fakellm(const char *bdir, int *port)
+{
+	char	 path[300], line[32];
+	int	 p[2], n = 0;
+	pid_t	 pid;
+
+	snprintf(path, sizeof(path), "%s/fakellm", bdir);
+	if (pipe(p) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execl(path, path, "-q", "-p", "0", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while (n < (int)sizeof(line) - 1 && read(p[0], line + n, 1) == 1 &&
+	    line[n] != '\n')
+		n++;
+	line[n] = '\0';
+	close(p[0]);
+	*port = atoi(line);
+	if (*port <= 0)
+		fatalx("fakellm did not start");
+	return pid;
+}
+
+static int
+sh(const char *cmd, char *out, size_t outlen)
+{
+	FILE	*fp;
+	size_t	 n;
+
+	if ((fp = popen(cmd, "r")) == NULL)
+		return -1;
+	n = fread(out, 1, outlen - 1, fp);
+	out[n] = '\0';
+	return pclose(fp) == 0 ? 0 : -1;
+}
+
+static void
+stream(const char *bdir, int runs)
+{
+	struct harness	*h;
+	struct ipc_rbuf	*rb;
+	struct ipc_msg	 m;
+	struct ipc_buf	*b;
+	double		*ours, *ref, sse_bytes = 0, mo, mr;
+	char		 cmd[1024], out[256], err[256], path[300], *cfg, *script;
+	char		 home[] = "/tmp/bench-fetch-XXXXXX";
+	const char	*s, *req = "{\"messages\":[{\"role\":\"user\",\"content\":"
+	    "\"stream please\"}]}";
+	size_t		 n, got;
+	uint64_t	 t0, id = 1;
+	int		 port, r, over, st;
+	pid_t		 fl;
+	double		 secs;
+
+	ours = xcalloc((size_t)runs, sizeof(double));
+	ref = xcalloc((size_t)runs, sizeof(double));
+	fl = start_fakellm(bdir, &port);
+	xasprintf(&script, "{\"turns\":[{\"text_bytes\":%d,\"chunk\":100,"
+	    "\"repeat\":true}]}", STREAM_TEXT);
+	snprintf(cmd, sizeof(cmd), "curl -sf -o /dev/null "
+	    "http://127.0.0.1:%d/__script -d '%s'", port, script);
+	if (sh(cmd, out, sizeof(out)) == -1)
+		fatalx("cannot load the fakellm script (is curl installed?)");
+	free(script);
+
+	if (mkdtemp(home) == NULL)
+		fatal("mkdtemp");
+	snprintf(path, sizeof(path), "%s/hermes-llm-fetch", bdir);
+	xasprintf(&cfg, "{\"model\":{\"provider\":\"custom\",\"default\":"
+	    "\"bench\",\"base_url\":\"http://127.0.0.1:%d/v1\"}}", port);
+	h = harness_spawn(path, ROLE_FETCH, home, cfg, NULL, 0);
+	free(cfg);
+	if (h == NULL)
+		fatalx("cannot start %s", path);
+	rb = ipc_rbuf_new(ROLE_AGENT, ROLE_FETCH, 0);
+	{
+		int	 fd = harness_peer(h, ROLE_AGENT);
+
+		for (r = 0; r < runs; r++) {
+			/* The reference: curl, same request, same server. */
+			snprintf(cmd, sizeof(cmd), "curl -sN -o /dev/null -w "
+			    "'%%{size_download} %%{time_total}' -H "
+			    "'Content-Type: application/json' -d "
+			    "'{\"model\":\"bench\",\"stream\":true,\"messages\":"
+			    "[{\"role\":\"user\",\"content\":\"stream please\"}]}' "
+			    "http://127.0.0.1:%d/v1/chat/completions", port);
+			if (sh(cmd, out, sizeof(out)) == -1 ||
+			    sscanf(out, "%lf %lf", &sse_bytes, &secs) != 2)
+				fatalx("curl failed: %s", out);
+			ref[r] = secs * 1000.0;
+
+			b = ipc_new(IPC_MSG_FETCH_REQUEST, id);
+			ipc_add_str(b, "request", req);
+			t0 = now_us();
+			if (ipc_send_fd(fd, b) == -1)
+				fatal("send");
+			over = 0;
+			got = 0;
+			while (!over) {
+				if (ipc_recv_fd(fd, rb, 30000, &m, err,
+				    sizeof(err)) != 1)
+					fatalx("worker: %s", err);
+				if (ipc_get_str(&m, "kind", &s, &n) == -1)
+					continue;
+				if (n == 4 && memcmp(s, "text", 4) == 0 &&
+				    ipc_get_str(&m, "text", &s, &n) == 0)
+					got += n;
+				else if ((n == 4 && memcmp(s, "done", 4) == 0) ||
+				    (n == 5 && memcmp(s, "error", 5) == 0))
+					over = 1;
+			}
+			ours[r] = (double)(now_us() - t0) / 1000.0;
+			if (got != STREAM_TEXT)
+				fatalx("llm-fetch delivered %zu of %d bytes",
+				    got, STREAM_TEXT);
+			id++;
+		}
+	}
+	mo = median(ours, runs);
+	mr = median(ref, runs);
+	printf("BENCH\tfetch %.1f MB SSE stream through llm-fetch to the "
+	    "agent\t%.1f ms\t%.1f ms\t%.2f\tmedian of %d (min %.1f max "
+	    "%.1f); reference: curl CLI fetching the same stream from the "
+	    "same fakellm (its time_total), %.0f MB/s vs %.0f MB/s\n",
+	    sse_bytes / 1e6, mo, mr, mo / mr, runs, ours[0], ours[runs - 1],
+	    sse_bytes / 1e3 / mo, sse_bytes / 1e3 / mr);
+	ipc_rbuf_free(rb);
+	harness_free(h);
+	kill(fl, SIGKILL);
+	waitpid(fl, &st, 0);
+	rmdir(home);
+	free(ours);
+	free(ref);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char	*b = getenv("B");
+	int		 runs = argc > 1 ? atoi(argv[1]) : 7;
+
+	if (runs < 1)
+		runs = 1;
+	log_init("bench_fetch", 0);
+	per_chunk("OpenAI", &prov_openai, oa_chunk, strstr(oa_chunk, "{"),
+	    runs);
+	{
+		char	*json = xstrdup(strstr(an_chunk, "{"));
+
+		json[strlen(json) - 2] = '\0';
+		per_chunk("Anthropic", &prov_anthropic, an_chunk, json, runs);
+		free(json);
+	}
+	stream(b != NULL ? b : "build", runs);
+	return 0;
+}
