@@ -141,7 +141,7 @@ static const struct sbx_rule g_file_rw[] = {
 	A("fallocate"), A("rename"), A("renameat"), A("renameat2"),
 	A("unlink"), A("unlinkat"), A("mkdir"), A("mkdirat"), A("rmdir"),
 	A("fchmod"), A("fchown"), A("flock"), A("utimensat"), A("umask"),
-	NOSYS("openat2"),
+	A("openat2"),
 };
 
 static const struct sbx_rule g_thread[] = {
@@ -193,8 +193,8 @@ static const struct sbx_rule g_process[] = {
 
 /* What ordinary programs (shells, compilers, interpreters) use. */
 static const struct sbx_rule g_system[] = {
-	A("open"), A("openat"), A("stat"), A("lstat"), A("fstat"),
-	A("newfstatat"), A("statx"), A("access"), A("faccessat"),
+	A("open"), A("openat"), A("openat2"), A("stat"), A("lstat"),
+	A("fstat"), A("newfstatat"), A("statx"), A("access"), A("faccessat"),
 	A("faccessat2"), A("readlink"), A("readlinkat"), A("getdents"),
 	A("getdents64"), A("getcwd"), A("chdir"), A("fchdir"), A("statfs"),
 	A("fstatfs"), A("fsync"), A("fdatasync"), A("sync_file_range"),
