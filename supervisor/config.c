@@ -280,7 +280,8 @@ resolve_int(const char *s)
 	    all_of(p + 2, "0123456789abcdefABCDEF")) {
 		base = 16;
 		p += 2;
-	} else if (p[0] == '0' && p[1] != '\0' && all_of(p + 1, "01234567")) {
+	} else if (p[0] == '0' && p[1] != '\0' &&
+	    strspn(p + 1, "01234567_") == strlen(p + 1)) {
 		base = 8;
 		p += 1;
 	} else if (strcmp(p, "0") == 0) {
@@ -316,17 +317,20 @@ resolve_float(const char *s)
 {
 	char buf[128];
 	const char *p = s;
-	int mant = 0;
+	int mant = 0, sign = 0;
 	double d;
 	char *end;
 
-	if (*p == '-' || *p == '+')
+	if (*p == '-' || *p == '+') {
 		p++;
+		sign = 1;
+	}
 	if (isdigit((unsigned char)*p)) {
 		while (isdigit((unsigned char)*p) || *p == '_')
 			p++;
 		mant = 1;
-	}
+	} else if (sign)
+		return NULL;	/* "-.5" is a string to PyYAML */
 	if (*p != '.')
 		return NULL;
 	p++;
@@ -355,6 +359,65 @@ resolve_float(const char *s)
 	return json_real(d);
 }
 
+/*
+ * YAML 1.1 base 60: [-+]?[1-9][0-9_]*(:[0-5]?[0-9])+ is an int (1:30 is
+ * 90), [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]* a float.
+ */
+static json_t *
+resolve_base60(const char *s)
+{
+	const char *p = s;
+	uint64_t v = 0;
+	int neg = 0, groups = 0, lead;
+	double frac = 0, scale = 0.1;
+
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	if (!isdigit((unsigned char)*p))
+		return NULL;
+	lead = *p != '0';
+	for (; isdigit((unsigned char)*p) || *p == '_'; p++) {
+		if (*p == '_')
+			continue;
+		if (v > (UINT64_MAX - 9) / 10)
+			return NULL;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	while (*p == ':') {
+		unsigned g;
+
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return NULL;
+		g = (unsigned)(*p++ - '0');
+		if (isdigit((unsigned char)*p)) {
+			if (g > 5)
+				return NULL;
+			g = g * 10 + (unsigned)(*p++ - '0');
+		}
+		if (v > (UINT64_MAX - 59) / 60)
+			return NULL;
+		v = v * 60 + g;
+		groups++;
+	}
+	if (groups == 0)
+		return NULL;
+	if (*p == '.') {
+		for (p++; isdigit((unsigned char)*p) || *p == '_'; p++) {
+			if (*p == '_')
+				continue;
+			frac += (*p - '0') * scale;
+			scale /= 10;
+		}
+		if (*p != '\0')
+			return NULL;
+		return json_real((neg ? -1.0 : 1.0) * ((double)v + frac));
+	}
+	if (*p != '\0' || !lead || v > (uint64_t)INT64_MAX)
+		return NULL;
+	return json_integer(neg ? -(json_int_t)v : (json_int_t)v);
+}
+
 static json_t *
 resolve_plain(const char *s, size_t len)
 {
@@ -370,6 +433,8 @@ resolve_plain(const char *s, size_t len)
 		if ((v = resolve_int(s)) != NULL)
 			return v;
 		if ((v = resolve_float(s)) != NULL)
+			return v;
+		if ((v = resolve_base60(s)) != NULL)
 			return v;
 	}
 	return json_stringn(s, len);

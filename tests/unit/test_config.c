@@ -285,7 +285,10 @@ test_scalar_types(void **state)
 		{ "~", "null" }, { "null", "null" }, { "", "null" },
 		{ "0", "0" }, { "-17", "-17" }, { "+5", "5" },
 		{ "1_000", "1000" }, { "0755", "493" }, { "0x1F", "31" },
-		{ "0b101", "5" }, { "1.5", "1.5" }, { "-.5", "-0.5" },
+		{ "0b101", "5" }, { "1.5", "1.5" }, { "-.5", "\"-.5\"" },
+		{ ".5", "0.5" }, { "5.", "5.0" }, { "1:30", "90" },
+		{ "-1:00:01", "-3601" }, { "1:30.5", "90.5" },
+		{ "1:60", "\"1:60\"" }, { "0:30", "\"0:30\"" }, { "0_", "0" },
 		{ "1.0e+3", "1000.0" }, { "1e3", "\"1e3\"" },
 		{ ".inf", "\".inf\"" }, { ".nan", "\".nan\"" },
 		{ "0.", "0.0" }, { "08", "\"08\"" },
@@ -818,8 +821,32 @@ test_secrets(void **state)
 	}
 }
 
+/*
+ * test_config --dump FILE: the file's JSON, keys sorted (for the
+ * differential test against PyYAML in tests/regress/config_pyyaml.sh).
+ */
+static int
+dump(const char *path)
+{
+	struct hermes_config *cfg = NULL;
+	char err[CFG_MAX_ERR], *s;
+
+	if (config_load_file(path, &cfg, err, sizeof(err)) == -1) {
+		printf("ERR %s\n", err);
+		return 1;
+	}
+	s = json_dumps(cfg->root, JSON_COMPACT | JSON_SORT_KEYS |
+	    JSON_ENSURE_ASCII | JSON_REAL_PRECISION(17));
+	if (s == NULL)
+		return 1;
+	printf("%s\n", s);
+	free(s);
+	config_free(cfg);
+	return 0;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
@@ -836,5 +863,7 @@ main(void)
 		cmocka_unit_test(test_secrets),
 	};
 
+	if (argc == 3 && strcmp(argv[1], "--dump") == 0)
+		return dump(argv[2]);
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
