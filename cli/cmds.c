@@ -366,7 +366,7 @@ cli_cmd_status(struct cli_args *a)
 	int			 r;
 
 	(void)a;
-	if ((r = cli_connect(&c, "status", 1, err, sizeof(err))) !=
+	if ((r = cli_connect(&c, "status", 0, err, sizeof(err))) !=
 	    CLI_EXIT_OK) {
 		fprintf(stderr, "hermes: %s\n", err);
 		return r;
