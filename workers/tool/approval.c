@@ -768,10 +768,29 @@ tool_unanalysable(const char *command, const char **desc)
 	}
 	/* Words anywhere: a shell with -c, env -S, eval. */
 	{
+		static const char *const interps[] = { "sh", "bash", "dash",
+		    "zsh", "ksh", "ash", "mksh", "busybox", "fish", "csh",
+		    "tcsh", "python", "python2", "python3", "perl", "ruby",
+		    "node", "php", "lua", "tclsh" };
 		char *w = deobfuscate_words(s), *save = NULL, *tok, *prev = NULL;
-		char *copy = xstrdup(w);
+		char *copy = xstrdup(w), prev_sep = 0;
 		for (tok = strtok_r(copy, " \t\n;&|()", &save); tok && !hit;
 		    tok = strtok_r(NULL, " \t\n;&|()", &save)) {
+			/* the separator just before this word, in w */
+			{
+				size_t off = (size_t)(tok - copy);
+				prev_sep = 0;
+				while (off > 0) {
+					char sc = w[off - 1];
+					if (sc == ' ' || sc == '\t') {
+						off--;
+						continue;
+					}
+					if (sc == '|')
+						prev_sep = '|';
+					break;
+				}
+			}
 			const char *base = strrchr(tok, '/');
 			base = base ? base + 1 : tok;
 			if (prev != NULL) {
@@ -791,6 +810,15 @@ tool_unanalysable(const char *command, const char **desc)
 					*desc = "env -S cannot be analysed";
 					hit = 1;
 				}
+			}
+			/* piped into an interpreter: the program is data */
+			if (!hit && prev_sep == '|') {
+				for (j = 0; j < nitems(interps); j++)
+					if (strcmp(base, interps[j]) == 0) {
+						*desc = "input piped into an "
+						    "interpreter cannot be analysed";
+						hit = 1;
+					}
 			}
 			if (!hit && strcmp(base, "eval") == 0) {
 				*desc = "eval cannot be analysed";

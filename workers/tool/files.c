@@ -1084,17 +1084,25 @@ search_file(struct search *s, int dfd, const char *name, const char *rel,
     const struct stat *st)
 {
 	char		*data, *line, *save = NULL;
+	struct stat	 fst;
 	size_t		 n = 0, cap;
 	ssize_t		 r;
 	long long	 lineno = 0, hits = 0;
 	int		 fd;
 
-	if (!S_ISREG(st->st_mode) || st->st_size > 8 * 1024 * 1024)
+	if (!S_ISREG(st->st_mode) || st->st_nlink > 1 ||
+	    st->st_size > 8 * 1024 * 1024)
 		return;
 	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
 	    O_NONBLOCK)) == -1)
 		return;
-	cap = (size_t)st->st_size + 1;
+	/* what was opened, not what was stat'ed */
+	if (fstat(fd, &fst) == -1 || !S_ISREG(fst.st_mode) || fst.st_nlink > 1 ||
+	    fst.st_size > 8 * 1024 * 1024) {
+		close(fd);
+		return;
+	}
+	cap = (size_t)fst.st_size + 1;
 	data = xmalloc(cap);
 	while (n + 1 < cap && (r = read(fd, data + n, cap - 1 - n)) > 0)
 		n += (size_t)r;
