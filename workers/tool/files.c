@@ -74,22 +74,6 @@ dump(json_t *o)
 }
 
 
-/* {"error": "..."} (Hermes's tool_error). */
-char *
-tool_json_error(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*m, *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&m, fmt, ap) < 0)
-		fatal("vasprintf");
-	va_end(ap);
-	s = tool_utf8_sanitize(m, strlen(m), NULL);
-	free(m);
-	return dump(json_pack("{s:s}", "error", s));
-}
-
 static json_t *
 jstr(const char *s, size_t n)
 {

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "ipc/util.h"
 #include "workers/tool/tool.h"
 
@@ -981,4 +983,26 @@ tool_is_env_dump(const char *cmd)
 		while (*p == ';' || *p == '|' || *p == '&' || *p == '\n')
 			p++;
 	}
+}
+
+/* {"error": "..."} (Hermes's tool_error). */
+char *
+tool_json_error(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*m, *s, *out;
+	json_t	*o;
+
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		fatal("vasprintf");
+	va_end(ap);
+	s = tool_utf8_sanitize(m, strlen(m), NULL);
+	free(m);
+	o = json_pack("{s:s}", "error", s);
+	free(s);
+	if (o == NULL || (out = json_dumps(o, 0)) == NULL)
+		fatalx("json");
+	json_decref(o);
+	return out;
 }
