@@ -38,4 +38,4 @@ FUZZ_LIBS_fuzz_store_frontmatter = yaml-0.1 jansson sqlite3
 
 BENCHES		+= $(B)/bench/bench_store
 $(B)/bench/bench_store: $(call objs,bench/bench_store.c $(STORE_SRCS) ipc/util.c ipc/log.c)
-	$(LINK) $(call libs,$(STORE_PKGS))
+	$(LINK) $(call libs,$(STORE_PKGS)) -lm

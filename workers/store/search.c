@@ -638,7 +638,8 @@ struct hit {
 /* Run the candidate query on one FTS table; returns the number of hits. */
 static int
 fts_hits(struct store *s, const char *table, const char *match,
-    const char *sort, const char **roles, int nroles, struct hit *h, int max)
+    const char *sort, const char **roles, int nroles, int64_t min_rowid,
+    struct hit *h, int max)
 {
 	sqlite3_stmt *st;
 	char *sql, rolesql[128] = "";
@@ -653,15 +654,15 @@ fts_hits(struct store *s, const char *table, const char *match,
 	if (sort != NULL && strcmp(sort, "newest") == 0)
 		xasprintf(&sql, "SELECT m.id, m.session_id, m.role, s.source "
 		    "FROM %1$s f JOIN messages m ON m.id = f.rowid JOIN sessions "
-		    "s ON s.id = m.session_id WHERE %1$s MATCH ?1 AND "
-		    "(m.active = 1 OR m.compacted = 1) AND s.source NOT IN "
+		    "s ON s.id = m.session_id WHERE %1$s MATCH ?1 AND f.rowid >= "
+		    "?9 AND (m.active = 1 OR m.compacted = 1) AND s.source NOT IN "
 		    "('subagent', 'tool') AND m.role IN (%2$s) ORDER BY f.rowid "
 		    "DESC LIMIT %3$d", table, rolesql, max);
 	else if (sort != NULL && strcmp(sort, "oldest") == 0)
 		xasprintf(&sql, "SELECT m.id, m.session_id, m.role, s.source "
 		    "FROM %1$s f JOIN messages m ON m.id = f.rowid JOIN sessions "
-		    "s ON s.id = m.session_id WHERE %1$s MATCH ?1 AND "
-		    "(m.active = 1 OR m.compacted = 1) AND s.source NOT IN "
+		    "s ON s.id = m.session_id WHERE %1$s MATCH ?1 AND f.rowid >= "
+		    "?9 AND (m.active = 1 OR m.compacted = 1) AND s.source NOT IN "
 		    "('subagent', 'tool') AND m.role IN (%2$s) ORDER BY f.rowid "
 		    "LIMIT %3$d", table, rolesql, max);
 	else
@@ -680,6 +681,8 @@ fts_hits(struct store *s, const char *table, const char *match,
 	sqlite3_bind_text(st, 1, match, -1, SQLITE_TRANSIENT);
 	for (i = 0; i < nroles; i++)
 		sqlite3_bind_text(st, i + 2, roles[i], -1, SQLITE_TRANSIENT);
+	if (sort != NULL)	/* only the recency orders take a bound */
+		sqlite3_bind_int64(st, 9, min_rowid);
 	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		h[n].id = sqlite3_column_int64(st, 0);
 		h[n].sid = xstrdup((const char *)sqlite3_column_text(st, 1));
@@ -699,6 +702,21 @@ fts_hits(struct store *s, const char *table, const char *match,
 	}
 	sqlite3_finalize(st);
 	return n;
+}
+
+static int64_t
+max_rowid(struct store *s)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT max(id) FROM messages", -1, &st,
+	    NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
 }
 
 static json_t *
@@ -824,14 +842,22 @@ shape_discover(struct store *s, const char *query, const char **roles,
 
 		if (cjk && s->trigram_ok && terms_trigram_ok(match))
 			table = "messages_fts_trigram";
-		n = fts_hits(s, table, match, sort, roles, nroles, h,
-		    STORE_SCAN_LIMIT);
-		/* Substring fallback (e.g. "ocker" in "docker"). */
+		/* Trigram phrases are costly to rank (every candidate is a
+		 * phrase of 3-grams): they are ordered by recency instead. */
+		n = fts_hits(s, table, match, table[12] == '_' && sort == NULL ?
+		    "newest" : sort, roles, nroles, 0, h, STORE_SCAN_LIMIT);
+		/*
+		 * Substring fallback (e.g. "ocker" in "docker"): a rare
+		 * Latin-script phrase of 3-grams must be checked against
+		 * every row holding its 3-grams, so it only covers the most
+		 * recent STORE_SUBSTRING_WINDOW messages.
+		 */
 		if (n <= 0 && !cjk && s->trigram_ok &&
 		    terms_trigram_ok(match)) {
 			table = "messages_fts_trigram";
-			n = fts_hits(s, table, match, sort, roles, nroles, h,
-			    STORE_SCAN_LIMIT);
+			n = fts_hits(s, table, match, sort != NULL ? sort :
+			    "newest", roles, nroles, max_rowid(s) -
+			    STORE_SUBSTRING_WINDOW, h, STORE_SCAN_LIMIT);
 		}
 		if (n < 0)
 			n = 0;

@@ -150,7 +150,7 @@ char *
 store_next_title(struct store *s, const char *title)
 {
 	sqlite3_stmt *st;
-	char *base, *like, *p, *q, *res;
+	char *base, *like, *hi, *p, *res;
 	long max = 0, n;
 	size_t len;
 	int rc;
@@ -160,37 +160,44 @@ store_next_title(struct store *s, const char *title)
 	if ((p = strrchr(base, '#')) != NULL && p > base + 1 && p[-1] == ' ' &&
 	    p[1] != '\0' && strspn(p + 1, "0123456789") == strlen(p + 1))
 		p[-1] = '\0';
+	/* "base #..." sorts between "base #" and "base $": the index. */
 	len = strlen(base);
-	like = xmalloc(len * 2 + 4);
-	for (p = base, q = like; *p != '\0'; p++) {
-		if (*p == '%' || *p == '_' || *p == '\\')
-			*q++ = '\\';
-		*q++ = *p;
-	}
-	strcpy(q, " #%");
+	xasprintf(&like, "%s #", base);
+	xasprintf(&hi, "%s $", base);
 	rc = sqlite3_prepare_v2(s->db, "SELECT title FROM sessions WHERE "
-	    "title = ?1 OR title LIKE ?2 ESCAPE '\\'", -1, &st, NULL);
+	    "title = ?1 UNION ALL SELECT title FROM sessions WHERE title >= ?2 "
+	    "AND title < ?3", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		free(base);
 		free(like);
+		free(hi);
 		store_sqlerr(s, rc, "title");
 		return NULL;
 	}
 	sqlite3_bind_text(st, 1, base, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, hi, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, like, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(st, 0);
 
+		if (t == NULL)
+			continue;
+		if (strcmp(t, base) == 0) {
+			if (max < 1)
+				max = 1;	/* the unnumbered original: #1 */
+			continue;
+		}
+		p = (char *)t + len + 2;	/* after "base #" */
+		if (*p == '\0' || strspn(p, "0123456789") != strlen(p))
+			continue;
 		if (max < 1)
-			max = 1;	/* the unnumbered original is #1 */
-		if (t != NULL && (p = strrchr(t, '#')) != NULL &&
-		    strspn(p + 1, "0123456789") == strlen(p + 1) &&
-		    p[1] != '\0' && (n = strtol(p + 1, NULL, 10)) > max &&
-		    n < 1000000)
+			max = 1;
+		if ((n = strtol(p, NULL, 10)) > max && n < 1000000)
 			max = n;
 	}
 	sqlite3_finalize(st);
 	free(like);
+	free(hi);
 	if (rc != SQLITE_DONE) {
 		free(base);
 		store_sqlerr(s, rc, "title");
@@ -664,11 +671,48 @@ one_row(struct store *s, const char *sql, const char *a, const char *b)
 	return o;
 }
 
+/* The newest session titled lo<digits> ("name #N"); NULL if none. */
+static json_t *
+title_variant(struct store *s, const char *lo, const char *hi)
+{
+	sqlite3_stmt *st;
+	json_t *o = NULL;
+	size_t len = strlen(lo);
+	int rc;
+
+	s->code = NULL;
+	rc = sqlite3_prepare_v2(s->db, "SELECT * FROM sessions WHERE title >= "
+	    "?1 AND title < ?2 ORDER BY started_at DESC", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		store_sqlerr(s, rc, "title");
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *t = NULL;
+		int i;
+
+		for (i = 0; i < sqlite3_column_count(st); i++)
+			if (strcmp(sqlite3_column_name(st, i), "title") == 0)
+				t = (const char *)sqlite3_column_text(st, i);
+		if (t != NULL && strlen(t) > len &&
+		    strspn(t + len, "0123456789") == strlen(t + len)) {
+			o = store_row_json(st);
+			break;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		store_sqlerr(s, rc, "title");
+	sqlite3_finalize(st);
+	return o;
+}
+
 json_t *
 store_session_get(struct store *s, json_t *args)
 {
 	const char *sid, *title, *source;
-	char *like, *p, *q;
+	char *like, *hi;
 	json_t *o;
 	int latest;
 
@@ -680,18 +724,16 @@ store_session_get(struct store *s, json_t *args)
 	if (sid != NULL)
 		return store_session_row(s, sid);
 	if (title != NULL) {
-		/* The newest numbered variant wins, else the exact title. */
-		like = xmalloc(strlen(title) * 2 + 4);
-		for (p = (char *)title, q = like; *p != '\0'; p++) {
-			if (*p == '%' || *p == '_' || *p == '\\')
-				*q++ = '\\';
-			*q++ = *p;
-		}
-		strcpy(q, " #%");
-		o = one_row(s, "SELECT * FROM sessions WHERE title LIKE ?2 "
-		    "ESCAPE '\\' OR title = ?1 ORDER BY (title = ?1), "
-		    "started_at DESC LIMIT 1", title, like);
+		/* The newest numbered variant wins, else the exact title
+		 * (range scans of the title index, never LIKE). */
+		xasprintf(&like, "%s #", title);
+		xasprintf(&hi, "%s $", title);
+		o = title_variant(s, like, hi);
 		free(like);
+		free(hi);
+		if (o == NULL && s->code == NULL)
+			o = one_row(s, "SELECT * FROM sessions WHERE title = ?1",
+			    title, NULL);
 		if (o == NULL && s->code != NULL && strcmp(s->code,
 		    "notfound") == 0)
 			store_fail(s, "notfound", "no session titled '%s'",

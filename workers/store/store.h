@@ -90,6 +90,8 @@
 #define STORE_BUSY_TIMEOUT_MS	1000
 #define STORE_CANDIDATES	2000		/* recency-bounded rank set */
 #define STORE_SCAN_LIMIT	300		/* FTS rows before dedupe */
+#define STORE_SUBSTRING_WINDOW	20000		/* messages the substring
+						 * fallback searches */
 #define STORE_MEMORY_LIMIT	2200		/* chars, MEMORY.md */
 #define STORE_USER_LIMIT	1375		/* chars, USER.md */
 #define STORE_SKILL_NAME_MAX	64
