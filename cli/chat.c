@@ -375,7 +375,7 @@ ev_tool_start(struct cli_chat *c, const struct ipc_msg *m)
 			end_reasoning(c);
 			clear_transient(c);
 			cli_out_eol(&c->out);
-			cli_fmt_summary(sum, sizeof(sum), t->args,
+			cli_fmt_args(sum, sizeof(sum), t->args,
 			    CLI_SUMMARY_MAX);
 			snprintf(line, sizeof(line), "  [%s] %s ...", t->name,
 			    sum);

@@ -112,6 +112,9 @@ void	 cli_out_reset(struct cli_out *);
 size_t	 cli_fmt_duration(char *, size_t, uint64_t ms);
 size_t	 cli_fmt_rss(char *, size_t, uint64_t kb);
 size_t	 cli_fmt_summary(char *, size_t, const char *text, size_t max);
+/* A tool's arguments in short: JSON objects by their telling key
+ * ("command", "path", ...), anything else squeezed. */
+size_t	 cli_fmt_args(char *, size_t, const char *args, size_t max);
 size_t	 cli_fmt_tool_line(char *, size_t, const char *name,
 	    const char *args, uint64_t ms, int ok, const char *outcome);
 /* Copy text with control characters replaced (newline kept if

@@ -205,6 +205,32 @@ cli_fmt_summary(char *buf, size_t len, const char *text, size_t max)
 	return o;
 }
 
+/* The argument that says most about a tool call, by key, in order. */
+static const char *const arg_keys[] = { "command", "path", "pattern",
+    "query", "url", "name", "action", "code", "goal", "content" };
+
+size_t
+cli_fmt_args(char *buf, size_t len, const char *args, size_t max)
+{
+	json_t		*j, *v;
+	const char	*k, *pick = NULL;
+	size_t		 i, n;
+
+	if (args == NULL || args[0] != '{' ||
+	    (j = json_loads(args, 0, NULL)) == NULL)
+		return cli_fmt_summary(buf, len, args ? args : "", max);
+	for (i = 0; i < nitems(arg_keys) && pick == NULL; i++)
+		if (json_is_string(v = json_object_get(j, arg_keys[i])))
+			pick = json_string_value(v);
+	if (pick == NULL)
+		json_object_foreach(j, k, v)
+			if (pick == NULL && json_is_string(v))
+				pick = json_string_value(v);
+	n = cli_fmt_summary(buf, len, pick != NULL ? pick : "", max);
+	json_decref(j);
+	return n;
+}
+
 size_t
 cli_fmt_tool_line(char *buf, size_t len, const char *name, const char *args,
     uint64_t ms, int ok, const char *outcome)
@@ -212,7 +238,7 @@ cli_fmt_tool_line(char *buf, size_t len, const char *name, const char *args,
 	char	 sum[CLI_SUMMARY_MAX * 4 + 8], dur[32], out[CLI_SUMMARY_MAX * 4 + 8];
 	int	 n;
 
-	cli_fmt_summary(sum, sizeof(sum), args ? args : "", CLI_SUMMARY_MAX);
+	cli_fmt_args(sum, sizeof(sum), args, CLI_SUMMARY_MAX);
 	cli_fmt_summary(out, sizeof(out), outcome ? outcome : "",
 	    CLI_SUMMARY_MAX);
 	cli_fmt_duration(dur, sizeof(dur), ms);

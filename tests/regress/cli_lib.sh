@@ -76,3 +76,29 @@ t_exit() {
 	t_wait '\[exit [0-9]+\]' "${1:-5}"
 	t_screen | sed -n 's/.*\[exit \([0-9]*\)\].*/\1/p' | tail -n 1
 }
+
+# The real workers and tests/fakellm (scripted by $1) as the provider.
+cli_start_real() {
+	for b in hermes-agent hermes-llm-fetch hermes-store hermes-tool-local \
+	    fakellm; do
+		[ -x "$BIN/$b" ] || h_skip "$b not built yet"
+	done
+	h_setup
+	"$BIN/fakellm" -q -p 0 -s "$1" -j "$T/journal.jsonl" >"$T/fakellm.port" &
+	H_PIDS="$H_PIDS $!"
+	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		[ -s "$T/fakellm.port" ] && break
+		sleep 0.05
+	done
+	FAKELLM_PORT=$(head -n 1 "$T/fakellm.port")
+	[ -n "$FAKELLM_PORT" ] || h_fail "fakellm did not start"
+	cat >"$HERMES_HOME/config.yaml" <<Y
+model:
+  provider: custom
+  default: fake-model
+  base_url: http://127.0.0.1:$FAKELLM_PORT/v1
+approvals:
+  mode: manual
+Y
+	h_start
+}

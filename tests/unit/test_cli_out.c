@@ -91,6 +91,16 @@ tool_line(void **state)
 	cli_fmt_tool_line(b, sizeof(b), "write_file", "path=/x\ncontent=...",
 	    5, 1, NULL);
 	assert_null(strchr(b, '\n'));
+	/* JSON arguments: the telling key, else the first string. */
+	cli_fmt_tool_line(b, sizeof(b), "terminal",
+	    "{\"timeout\":5,\"command\":\"make  -j2\"}", 5, 1, "exit 0");
+	assert_string_equal(b, "  [terminal] make -j2  (5ms) ok: exit 0");
+	cli_fmt_args(b, sizeof(b), "{\"n\":1,\"city\":\"Paris\"}", 60);
+	assert_string_equal(b, "Paris");
+	cli_fmt_args(b, sizeof(b), "{\"n\":1}", 60);
+	assert_string_equal(b, "");
+	cli_fmt_args(b, sizeof(b), "{not json", 60);
+	assert_string_equal(b, "{not json");
 }
 
 static char *
