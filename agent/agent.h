@@ -167,6 +167,8 @@ const char	*agent_summary_text(const json_t *msg);
 /* Anthropic system_and_3: mark the system message and the last 3
  * non-system messages that can carry a breakpoint ("cache": true). */
 void		 agent_cache_marks(json_t *msgs);
+/* Can this message carry a breakpoint (not an empty assistant one)? */
+int		 agent_cacheable(const json_t *msg);
 
 /* ---- prompt.c: the system prompt ------------------------------------ */
 

@@ -612,8 +612,8 @@ agent_compress_apply(const json_t *msgs, const struct agent_compress_plan *p,
 
 /* Can this message carry a cache breakpoint? Not an empty or
  * tool-only assistant message. */
-static int
-cacheable(const json_t *m)
+int
+agent_cacheable(const json_t *m)
 {
 	if (strcmp(mrole(m), "assistant") == 0 && *mcontent(m) == '\0')
 		return 0;
@@ -638,7 +638,7 @@ agent_cache_marks(json_t *msgs)
 	}
 	for (i = n; i-- > 0 && left > 0;) {
 		m = json_array_get(msgs, i);
-		if (strcmp(mrole(m), "system") == 0 || !cacheable(m))
+		if (strcmp(mrole(m), "system") == 0 || !agent_cacheable(m))
 			continue;
 		json_object_set_new(m, "cache", json_true());
 		left--;

@@ -72,6 +72,7 @@ session_free(struct session *s)
 	json_decref(s->msgs);
 	free(s->system_prompt);
 	turn_free(s->turn);
+	session_text_cache_clear(s);
 	json_decref(s->todos);
 	free(s->summary);
 	free(s->personality_next);
@@ -333,6 +334,7 @@ agent_session_evict(struct agent *a, struct session *s)
 	s->system_prompt = NULL;
 	json_decref(s->todos);
 	s->todos = NULL;
+	session_text_cache_clear(s);
 }
 
 void

@@ -118,6 +118,12 @@ struct usage {
 	int		 last_real;	/* last_prompt came from the provider */
 };
 
+struct msgtext {
+	json_t		*m;	/* referenced: its address stays unique */
+	char		*txt;
+	size_t		 len;
+};
+
 struct session {
 	char			*id;
 	char			*key;		/* session_key */
@@ -141,6 +147,10 @@ struct session {
 	struct session		*hnext_key;
 	TAILQ_ENTRY(session)	 lru;
 	int			 hot;
+	struct msgtext		*mc;		/* JSON text of msgs[i] */
+	size_t			 nmc;
+	char			*systext;	/* the system message's text */
+	char			*syssrc;
 };
 TAILQ_HEAD(sessionq, session);
 
@@ -192,6 +202,9 @@ uint64_t	 agent_store(struct agent *, const char *op, json_t *args,
 		    pend_fn, struct session *, void *ctx);
 uint64_t	 agent_store_with_id(struct agent *, uint64_t id, const char *op,
 		    json_t *args, pend_fn, struct session *, void *ctx, int idx);
+/* FETCH_REQUEST with a chosen id (request text stolen). */
+uint64_t	 agent_send_fetch_text(struct agent *, uint64_t id, char *txt,
+		    pend_fn, struct session *, void *ctx);
 /* FETCH_REQUEST with a chosen id (request stolen). */
 uint64_t	 agent_send_fetch(struct agent *, uint64_t id, json_t *req,
 		    pend_fn, struct session *, void *ctx);
@@ -224,6 +237,9 @@ void		 turn_tool_notify(struct agent *, const char *session,
 		    const char *text);
 json_t		*turn_request(struct agent *, struct session *, int with_tools,
 		    json_t *extra_msgs);
+char		*turn_request_text(struct agent *, struct session *,
+		    int with_tools, json_t *extra_msgs);
+void		 session_text_cache_clear(struct session *);
 void		 turn_free(struct turn *);
 void		 review_start(struct agent *, struct session *, int mask);
 void		 trajectory_save(struct agent *, struct session *, int completed);

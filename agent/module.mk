@@ -30,3 +30,7 @@ FUZZ_SRCS_fuzz_agent_args	= $(AGENT_FUZZ_SRCS)
 FUZZ_LIBS_fuzz_agent_args	= jansson
 FUZZ_SRCS_fuzz_agent_msgs	= $(AGENT_FUZZ_SRCS)
 FUZZ_LIBS_fuzz_agent_msgs	= jansson
+
+BENCHES		+= $(B)/bench/bench_agent
+$(B)/bench/bench_agent: $(call objs,bench/bench_agent.c) $(HARNESS) $(LIBIPC) | $(B)/hermes-agent
+	$(LINK) $(call libs,$(AGENT_PKGS) libevent msgpack)

@@ -406,47 +406,194 @@ proceed(struct agent *a, struct session *s)
 
 /* ---- the model call -------------------------------------------------- */
 
+/* ---- the request text ------------------------------------------------
+ * Built by hand from cached pieces: the tools array text (byte-stable,
+ * made once), the system message, and each message's JSON text cached
+ * beside it (messages never change once appended), so a call costs a
+ * copy of the history, not a re-serialisation. */
+
+struct sb {
+	char	*p;
+	size_t	 len, cap;
+};
+
+static void
+sb_addn(struct sb *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = xreallocarray(b->p, b->cap, 1);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+sb_add(struct sb *b, const char *s)
+{
+	sb_addn(b, s, strlen(s));
+}
+
+static void
+sb_json(struct sb *b, json_t *v)
+{
+	char	*t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (t == NULL)
+		fatalx("%s: json_dumps", __func__);
+	sb_add(b, t);
+	free(t);
+	json_decref(v);
+}
+
+/* A message's text, with "cache":true when it carries a breakpoint. */
+static void
+sb_msg(struct sb *b, const char *txt, size_t len, int mark)
+{
+	if (!mark || len < 2) {
+		sb_addn(b, txt, len);
+		return;
+	}
+	sb_addn(b, txt, len - 1);
+	sb_add(b, ",\"cache\":true}");
+}
+
+void
+session_text_cache_clear(struct session *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nmc; i++) {
+		json_decref(s->mc[i].m);
+		free(s->mc[i].txt);
+	}
+	free(s->mc);
+	s->mc = NULL;
+	s->nmc = 0;
+	free(s->systext);
+	s->systext = NULL;
+	free(s->syssrc);
+	s->syssrc = NULL;
+}
+
+static const char *
+msg_text(struct session *s, size_t i, json_t *m, size_t *len)
+{
+	struct msgtext	*c;
+
+	if (i >= s->nmc) {
+		s->mc = xreallocarray(s->mc, i + 16, sizeof *s->mc);
+		memset(s->mc + s->nmc, 0, (i + 16 - s->nmc) * sizeof *s->mc);
+		s->nmc = i + 16;
+	}
+	c = &s->mc[i];
+	/* The reference held keeps the address from being reused. */
+	if (c->m != m) {
+		json_decref(c->m);
+		free(c->txt);
+		c->m = json_incref(m);
+		c->txt = json_dumps(m, JSON_COMPACT);
+		if (c->txt == NULL)
+			fatalx("%s: json_dumps", __func__);
+		c->len = strlen(c->txt);
+	}
+	*len = c->len;
+	return c->txt;
+}
+
+char *
+turn_request_text(struct agent *a, struct session *s, int with_tools,
+    json_t *extra)
+{
+	struct sb	 b = { NULL, 0, 0 };
+	size_t		 i, n = json_array_size(s->msgs), ne, len, marks[3];
+	size_t		 nmarks = 0, k;
+	json_t		*m;
+	const char	*txt;
+	char		 num[48];
+
+	ne = extra != NULL ? json_array_size(extra) : 0;
+	/* system_and_3: the last 3 messages that can carry a breakpoint. */
+	for (i = n + ne; i-- > 0 && nmarks < 3;) {
+		m = i < n ? json_array_get(s->msgs, i) :
+		    json_array_get(extra, i - n);
+		if (agent_cacheable(m))
+			marks[nmarks++] = i;
+	}
+	sb_add(&b, "{\"model\":");
+	sb_json(&b, json_string(s->model ? s->model : a->cfg.model));
+	sb_add(&b, ",\"stream\":true,\"cache_ttl\":");
+	sb_json(&b, json_string(a->cfg.cache_ttl ? a->cfg.cache_ttl : "5m"));
+	if (a->cfg.max_tokens > 0) {
+		snprintf(num, sizeof num, ",\"max_tokens\":%llu",
+		    (unsigned long long)a->cfg.max_tokens);
+		sb_add(&b, num);
+	}
+	if (with_tools) {
+		sb_add(&b, ",\"tools\":");
+		sb_add(&b, a->tools_json);
+	}
+	sb_add(&b, ",\"messages\":[");
+	if (s->systext == NULL || s->syssrc == NULL || s->system_prompt == NULL ||
+	    strcmp(s->syssrc, s->system_prompt) != 0) {
+		free(s->systext);
+		free(s->syssrc);
+		s->syssrc = xstrdup(s->system_prompt ? s->system_prompt : "");
+		{
+			json_t *sm = json_pack("{s:s,s:s,s:b}", "role",
+			    "system", "content", s->syssrc, "cache", 1);
+			s->systext = json_dumps(sm, JSON_COMPACT);
+			json_decref(sm);
+			if (s->systext == NULL)
+				fatalx("%s: json_dumps", __func__);
+		}
+	}
+	sb_add(&b, s->systext);
+	for (i = 0; i < n + ne; i++) {
+		int mark = 0;
+		for (k = 0; k < nmarks; k++)
+			if (marks[k] == i)
+				mark = 1;
+		sb_add(&b, ",");
+		if (i < n) {
+			txt = msg_text(s, i, json_array_get(s->msgs, i), &len);
+			sb_msg(&b, txt, len, mark);
+		} else {
+			char *t = json_dumps(json_array_get(extra, i - n),
+			    JSON_COMPACT);
+			if (t == NULL)
+				fatalx("%s: json_dumps", __func__);
+			sb_msg(&b, t, strlen(t), mark);
+			free(t);
+		}
+	}
+	sb_add(&b, "]}");
+	json_decref(extra);
+	return b.p;
+}
+
+/* The same request as a JSON object (tests, summaries). */
 json_t *
 turn_request(struct agent *a, struct session *s, int with_tools,
     json_t *extra)
 {
-	json_t	*msgs = json_array(), *req;
-	size_t	 i;
-	json_t	*m;
+	char	*t = turn_request_text(a, s, with_tools, extra);
+	json_t	*req = json_loads(t, 0, NULL);
 
-	json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", "system",
-	    "content", s->system_prompt ? s->system_prompt : ""));
-	json_array_foreach(s->msgs, i, m)
-		json_array_append_new(msgs, json_deep_copy(m));
-	if (extra != NULL) {
-		json_array_foreach(extra, i, m)
-			json_array_append(msgs, m);
-		json_decref(extra);
-	}
-	/* Anthropic system_and_3 breakpoints, provider-neutral. */
-	agent_cache_marks(msgs);
-	req = json_pack("{s:s,s:o,s:b,s:s}", "model",
-	    s->model ? s->model : a->cfg.model, "messages", msgs, "stream", 1,
-	    "cache_ttl", a->cfg.cache_ttl ? a->cfg.cache_ttl : "5m");
-	if (with_tools)
-		json_object_set(req, "tools", a->tools);
-	if (a->cfg.max_tokens > 0)
-		json_object_set_new(req, "max_tokens",
-		    json_integer((json_int_t)a->cfg.max_tokens));
+	free(t);
+	if (req == NULL)
+		fatalx("%s: request is not JSON", __func__);
 	return req;
 }
 
 uint64_t
-agent_send_fetch(struct agent *a, uint64_t id, json_t *req, pend_fn cb,
+agent_send_fetch_text(struct agent *a, uint64_t id, char *txt, pend_fn cb,
     struct session *s, void *ctx)
 {
 	struct ipc_buf	*b = ipc_new(IPC_MSG_FETCH_REQUEST, id);
-	char		*txt = json_dumps(req, JSON_COMPACT);
 	struct pend	*p;
 
-	json_decref(req);
-	if (txt == NULL)
-		fatalx("%s: json_dumps", __func__);
 	ipc_add_str(b, "request", txt);
 	free(txt);
 	p = agent_pend_add(a, id, ROLE_FETCH, cb, s, ctx);
@@ -454,6 +601,18 @@ agent_send_fetch(struct agent *a, uint64_t id, json_t *req, pend_fn cb,
 	if (a->send(a, ROLE_FETCH, b) == -1)
 		p->cb(a, p, NULL);
 	return id;
+}
+
+uint64_t
+agent_send_fetch(struct agent *a, uint64_t id, json_t *req, pend_fn cb,
+    struct session *s, void *ctx)
+{
+	char	*txt = json_dumps(req, JSON_COMPACT);
+
+	json_decref(req);
+	if (txt == NULL)
+		fatalx("%s: json_dumps", __func__);
+	return agent_send_fetch_text(a, id, txt, cb, s, ctx);
 }
 
 static void
@@ -591,7 +750,8 @@ static void
 model_call(struct agent *a, struct session *s)
 {
 	struct turn	*t = s->turn;
-	json_t		*req, *extra = NULL;
+	json_t		*extra = NULL;
+	char		*req;
 	size_t		 i;
 
 	/* A fresh slate for this call. */
@@ -614,13 +774,13 @@ model_call(struct agent *a, struct session *s)
 	if (t->grace)
 		extra = json_pack("[{s:s,s:s}]", "role", "user", "content",
 		    t->grace_why != NULL ? t->grace_why : grace_budget);
-	req = turn_request(a, s, !t->grace, extra);
+	req = turn_request_text(a, s, !t->grace, extra);
 	if (t->grace)
 		t->grace = 2;	/* used */
 	t->state = T_MODEL;
 	/* The id is known before the send, so a failed send finds it. */
 	t->fetch_id = agent_next_id();
-	(void)agent_send_fetch(a, t->fetch_id, req, on_fetch, s, NULL);
+	(void)agent_send_fetch_text(a, t->fetch_id, req, on_fetch, s, NULL);
 }
 
 /* ---- after the model answered --------------------------------------- */
@@ -786,7 +946,7 @@ on_tool(struct agent *a, struct pend *p, struct ipc_msg *m)
 	struct call	*c;
 	const char	*txt;
 	size_t		 n;
-	uint64_t	 ms = 0, aid = 0;
+	uint64_t	 ms = 0, aid = 0, pid;
 	char		*cmd, *reason;
 
 	if (t == NULL || (size_t)p->idx >= t->ncalls ||
@@ -821,6 +981,7 @@ on_tool(struct agent *a, struct pend *p, struct ipc_msg *m)
 		free(reason);
 		return;
 	}
+	pid = p->id;
 	agent_pend_del(a, p);
 	if (m == NULL) {
 		c->result = agent_tool_error("The tool runner went away while "
@@ -840,7 +1001,7 @@ on_tool(struct agent *a, struct pend *p, struct ipc_msg *m)
 		else
 			c->result = xstrdup("");
 	}
-	if (t->approval_call == p->id)
+	if (t->approval_call == pid)
 		t->approval_call = 0;
 	c->state = CALL_DONE;
 	t->running--;
@@ -858,11 +1019,13 @@ on_store_tool(struct agent *a, struct pend *p, struct ipc_msg *m)
 	json_t		*res;
 	char		 err[256];
 
+	uint64_t	 pid = p->id;
+	int		 idx = p->idx;
+
 	agent_pend_del(a, p);
-	if (t == NULL || (size_t)p->idx >= t->ncalls ||
-	    t->calls[p->idx].req != p->id)
+	if (t == NULL || (size_t)idx >= t->ncalls || t->calls[idx].req != pid)
 		return;
-	c = &t->calls[p->idx];
+	c = &t->calls[idx];
 	if (store_ok(m, err, sizeof err, &res, NULL)) {
 		/* Tool-shaped ops: a JSON string holding the tool's text. */
 		if (json_is_string(res))
@@ -1097,10 +1260,12 @@ on_tool_saved(struct agent *a, struct pend *p, struct ipc_msg *m)
 	char		 err[256], ms[32];
 	struct ipc_buf	*b;
 
+	int		 idx = p->idx;
+
 	agent_pend_del(a, p);
-	if (t == NULL || (size_t)p->idx >= t->ncalls)
+	if (t == NULL || (size_t)idx >= t->ncalls)
 		return;
-	c = &t->calls[p->idx];
+	c = &t->calls[idx];
 	if (!store_ok(m, err, sizeof err, NULL, &count)) {
 		turn_end(a, s, 0, "store", err);
 		return;
@@ -1386,7 +1551,9 @@ on_review_store(struct agent *a, struct pend *p, struct ipc_msg *m)
 	char		 err[256], *out;
 	int		 ok;
 
-	call = json_array_get(r->calls, (size_t)p->idx);
+	size_t		 idx = (size_t)p->idx;
+
+	call = json_array_get(r->calls, idx);
 	agent_pend_del(a, p);
 	ok = store_ok(m, err, sizeof err, &res, NULL);
 	if (ok)
@@ -1403,7 +1570,7 @@ on_review_store(struct agent *a, struct pend *p, struct ipc_msg *m)
 	tm = json_pack("{s:s,s:s,s:O,s:O}", "role", "tool", "content", out,
 	    "tool_call_id", json_object_get(call, "id"), "name",
 	    json_object_get(call, "name"));
-	json_array_set_new(r->results, (size_t)p->idx, tm);
+	json_array_set_new(r->results, idx, tm);
 	free(out);
 	if (--r->pending == 0) {
 		size_t i;
@@ -1498,7 +1665,7 @@ on_review_fetch(struct agent *a, struct pend *p, struct ipc_msg *m)
 static void
 review_call(struct agent *a, struct session *s, struct review *r)
 {
-	json_t	*req;
+	char	*req;
 
 	if (r->iter++ >= REVIEW_MAX_ITER || s->msgs == NULL) {
 		review_finish(a, s, r);
@@ -1511,9 +1678,9 @@ review_call(struct agent *a, struct session *s, struct review *r)
 	r->textlen = 0;
 	/* The conversation as the main loop sends it (same prefix, same
 	 * tools: the prompt cache carries over), then the review. */
-	req = turn_request(a, s, 1, json_deep_copy(r->msgs));
+	req = turn_request_text(a, s, 1, json_deep_copy(r->msgs));
 	r->fetch_id = agent_next_id();
-	(void)agent_send_fetch(a, r->fetch_id, req, on_review_fetch, s, r);
+	(void)agent_send_fetch_text(a, r->fetch_id, req, on_review_fetch, s, r);
 }
 
 void
