@@ -79,6 +79,23 @@ enter_cost(enum sbx_profile p, const struct sbx_ctx *ctx, uint64_t *out)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
+static int
+readall(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = read(fd, buf, len)) <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf = (char *)buf + n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static uint64_t
 bare_true(void)
 {
@@ -140,7 +157,8 @@ main(void)
 	uint64_t	 v[N_CMD], b[N_CMD], med, mn, mx, bmed, bmn, bmx;
 	struct sbx_ctx	 ctx;
 	size_t		 r;
-	int		 i, ok;
+	pid_t		 pid;
+	int		 i, ok, pfd[2], confined = 0;
 
 	log_init("bench_sandbox", 0);
 	if (mkdtemp(base) == NULL)
@@ -172,25 +190,49 @@ main(void)
 		    N_ENTER, (unsigned long long)mn, (unsigned long long)mx);
 	}
 
-	/* Interleave both so drift hits them alike. */
-	for (i = 0; i < N_CMD; i++) {
-		b[i] = bare_true();
-		v[i] = sbx_true(ws, home);
+	/*
+	 * The production path: a runner confined by the tool-local profile
+	 * spawns the command sandboxes; the bare fork+exec runs in the same
+	 * process, interleaved so drift hits both alike.
+	 */
+	if (pipe(pfd) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == 0) {
+		close(pfd[0]);
+		confined = sandbox_enter(SBX_TOOL_LOCAL, &ctx) == 0;
+		for (i = 0; i < N_CMD; i++) {
+			b[i] = bare_true();
+			v[i] = sbx_true(ws, home);
+		}
+		if (write(pfd[1], &confined, sizeof confined) < 0 ||
+		    write(pfd[1], b, sizeof b) < 0 ||
+		    write(pfd[1], v, sizeof v) < 0)
+			_exit(1);
+		_exit(0);
 	}
+	close(pfd[1]);
+	if (readall(pfd[0], &confined, sizeof confined) == -1 ||
+	    readall(pfd[0], b, sizeof b) == -1 ||
+	    readall(pfd[0], v, sizeof v) == -1)
+		fatalx("runner child failed");
+	close(pfd[0]);
+	while (waitpid(pid, &i, 0) == -1)
+		if (errno != EINTR)
+			fatal("waitpid");
 	stats(v, N_CMD, &med, &mn, &mx);
 	stats(b, N_CMD, &bmed, &bmn, &bmx);
-	if (med == UINT64_MAX)
+	if (mx == UINT64_MAX)
 		printf("BENCH\tcommand sandbox /bin/true (us)\tfailed\t%llu\t-"
 		    "\tsbx_cmd_spawn failed\n", (unsigned long long)bmed);
 	else
 		printf("BENCH\tcommand sandbox /bin/true (us)\t%llu\t%llu\t"
-		    "%.2f\tsbx_cmd_spawn+wait vs bare fork+exec+wait, median "
-		    "of %d; sandbox min %llu max %llu, bare min %llu max "
-		    "%llu\n", (unsigned long long)med,
+		    "%.2f\tsbx_cmd_spawn+wait vs bare fork+exec+wait from a "
+		    "%s runner, median of %d; sandbox min %llu max %llu, bare "
+		    "min %llu max %llu\n", (unsigned long long)med,
 		    (unsigned long long)bmed, bmed ? (double)med / (double)bmed
-		    : 0.0, N_CMD, (unsigned long long)mn,
-		    (unsigned long long)mx, (unsigned long long)bmn,
-		    (unsigned long long)bmx);
+		    : 0.0, confined ? "tool-local confined" : "UNCONFINED",
+		    N_CMD, (unsigned long long)mn, (unsigned long long)mx,
+		    (unsigned long long)bmn, (unsigned long long)bmx);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup failed\n");

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include <linux/capability.h>
+#include <linux/filter.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -45,10 +46,14 @@
 struct child {
 	const struct sbx_cmd	*c;
 	int			 errfd;		/* write end */
-	int			 syncfd;	/* read end */
 	uid_t			 outer_uid;
 	gid_t			 outer_gid;
+	const struct sock_fprog	*prog;		/* SBX_TOOL_CMD, compiled */
 };
+
+/* SBX_TOOL_CMD compiled once per process, per network setting. */
+static struct sock_fprog	 cmd_prog[2];
+static pid_t			 cmd_prog_pid[2];
 
 static void
 fail(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3),
@@ -305,9 +310,7 @@ static void
 command(const struct child *ch)
 {
 	const struct sbx_cmd	*c = ch->c;
-	const struct sbx_prof	*p = sbx_prof_get(SBX_TOOL_CMD);
-	const char		*rw[] = { c->workspace, "/tmp", "/dev/shm",
-	    "/dev/tty", NULL };
+	const char		*rw[] = { "/tmp", "/dev/shm", "/dev/tty", NULL };
 	struct sbx_ll_res	 ll;
 	int			 fds[3] = { c->fd_in, c->fd_out, c->fd_err };
 	int			 efd = ch->errfd, i, nul = -1, n;
@@ -357,7 +360,7 @@ command(const struct child *ch)
 		errno = -n;
 		fail(efd, "arch filter");
 	}
-	if ((n = sbx_seccomp_load(p, c->network, 0, &i)) != 0) {
+	if ((n = sbx_seccomp_install(ch->prog)) != 0) {
 		errno = -n;
 		fail(efd, "seccomp");
 	}
@@ -382,22 +385,14 @@ sandbox_init(struct child *ch)
 {
 	const struct sbx_cmd	*c = ch->c;
 	struct sigaction	 sa;
-	char			 map[64], go;
+	char			 map[64];
 	uid_t			 in_uid;
 	gid_t			 in_gid;
 	pid_t			 cmd, w;
 	int			 st, efd = ch->errfd;
-	ssize_t			 n;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
 		fail(efd, "pdeathsig");
-	do {
-		n = read(ch->syncfd, &go, 1);
-	} while (n == -1 && errno == EINTR);
-	if (n != 1)
-		_exit(127);	/* the caller gave up */
-	close(ch->syncfd);
-
 	in_uid = ch->outer_uid ? ch->outer_uid : INNER_UID;
 	in_gid = ch->outer_gid ? ch->outer_gid : INNER_UID;
 	if (put_file("/proc/self/setgroups", "deny") == -1)
@@ -449,11 +444,23 @@ cg_v2(void)
 	return access(CG_V2 "/cgroup.controllers", F_OK) == 0;
 }
 
+/*
+ * The cgroup is the runner's, shared by all its commands: the caller
+ * moves itself in at its first spawn and every sandbox inherits it.
+ * Moving a process between cgroups costs an RCU grace period (~10 ms
+ * on cgroup v1), which a per-command cgroup would pay on every command.
+ */
+static struct {
+	pid_t			 owner;
+	int			 ok;
+	struct sbx_cmd_limits	 lim;
+} cg;
+
 static void
 cg_path(char *buf, size_t len, const char *root, pid_t pid)
 {
 	if (pid > 0)
-		snprintf(buf, len, "%s/%s/%d", root, CG_NAME, (int)pid);
+		snprintf(buf, len, "%s/%s/r%d", root, CG_NAME, (int)pid);
 	else
 		snprintf(buf, len, "%s/%s", root, CG_NAME);
 }
@@ -467,15 +474,60 @@ cg_put(const char *dir, const char *file, const char *val)
 	return put_file(p, val);
 }
 
-/* Make the pid's cgroup(s) with limits and move it in. 1 ok, 0 not. */
+/* Remove the empty cgroups of runners that are gone. */
+static void
+cg_sweep(const char *base)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 p[PATH_MAX];
+
+	if ((d = opendir(base)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != 'r')
+			continue;
+		snprintf(p, sizeof p, "%s/%s", base, de->d_name);
+		(void)rmdir(p);		/* EBUSY while in use */
+	}
+	closedir(d);
+}
+
 static int
-cg_attach(pid_t pid, const struct sbx_cmd_limits *l, char *why,
-    size_t len)
+cg_limits(const char *dir, const struct sbx_cmd_limits *l, int v2, int i)
+{
+	char v[32];
+
+	if ((v2 || i == 0) && l->nproc) {
+		snprintf(v, sizeof v, "%u", l->nproc);
+		if (cg_put(dir, "pids.max", v) == -1)
+			return -1;
+	}
+	if ((v2 || i == 1) && l->mem_bytes) {
+		snprintf(v, sizeof v, "%llu", (unsigned long long)l->mem_bytes);
+		if (cg_put(dir, v2 ? "memory.max" : "memory.limit_in_bytes",
+		    v) == -1)
+			return -1;
+		if (v2)
+			(void)cg_put(dir, "memory.swap.max", "0");
+	}
+	return 0;
+}
+
+/* Put the calling process in its cgroup with limits. 1 ok, 0 not. */
+static int
+cg_enter(const struct sbx_cmd_limits *l, char *why, size_t len)
 {
 	const char	*roots[2];
 	char		 dir[256], v[32];
-	int		 i, n, v2 = cg_v2();
+	pid_t		 self = getpid();
+	int		 i, n, v2 = cg_v2(), same;
 
+	if (cg.owner == self && !cg.ok)
+		return 0;
+	same = cg.owner == self && memcmp(&cg.lim, l, sizeof *l) == 0;
+	if (same)
+		return 1;
 	if (v2) {
 		roots[0] = CG_V2;
 		n = 1;
@@ -485,43 +537,47 @@ cg_attach(pid_t pid, const struct sbx_cmd_limits *l, char *why,
 		n = 2;
 	}
 	for (i = 0; i < n; i++) {
+		cg_path(dir, sizeof dir, roots[i], self);
+		if (cg.owner == self) {		/* new limits only */
+			if (cg_limits(dir, l, v2, i) == -1)
+				goto bad;
+			continue;
+		}
+		if (v2)
+			(void)put_file(CG_V2 "/cgroup.subtree_control",
+			    "+pids +memory");
 		cg_path(dir, sizeof dir, roots[i], 0);
 		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
 			goto bad;
 		if (v2 && cg_put(dir, "cgroup.subtree_control",
 		    "+pids +memory") == -1)
 			goto bad;
-		cg_path(dir, sizeof dir, roots[i], pid);
-		if (mkdir(dir, 0755) == -1)
+		cg_sweep(dir);
+		cg_path(dir, sizeof dir, roots[i], self);
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
 			goto bad;
-		if ((v2 || i == 0) && l->nproc) {
-			snprintf(v, sizeof v, "%u", l->nproc);
-			if (cg_put(dir, "pids.max", v) == -1)
-				goto bad;
-		}
-		if ((v2 || i == 1) && l->mem_bytes) {
-			snprintf(v, sizeof v, "%llu",
-			    (unsigned long long)l->mem_bytes);
-			if (cg_put(dir, v2 ? "memory.max" :
-			    "memory.limit_in_bytes", v) == -1)
-				goto bad;
-			if (v2)
-				(void)cg_put(dir, "memory.swap.max", "0");
-		}
-		snprintf(v, sizeof v, "%d", (int)pid);
+		if (cg_limits(dir, l, v2, i) == -1)
+			goto bad;
+		snprintf(v, sizeof v, "%d", (int)self);
 		if (cg_put(dir, "cgroup.procs", v) == -1)
 			goto bad;
 	}
+	cg.owner = self;
+	cg.ok = 1;
+	cg.lim = *l;
 	return 1;
  bad:
 	strlcpy(why, dir, len);
 	strlcat(why, ": ", len);
 	strlcat(why, strerror(errno), len);
+	cg.owner = self;
+	cg.ok = 0;
 	return 0;
 }
 
-void
-sbx_cmd_release(pid_t pid)
+/* Remove the (empty) cgroup of a runner that has exited. */
+static void
+cg_remove(pid_t pid)
 {
 	char dir[256];
 
@@ -534,6 +590,12 @@ sbx_cmd_release(pid_t pid)
 	(void)rmdir(dir);
 	cg_path(dir, sizeof dir, CG_V1_MEM, pid);
 	(void)rmdir(dir);
+}
+
+void
+sbx_cmd_release(pid_t pid)
+{
+	(void)pid;	/* the cgroup is the runner's: nothing per command */
 }
 
 int
@@ -568,7 +630,7 @@ sbx_cmd_spawn(const struct sbx_cmd *c, struct sbx_cmd_info *out)
 	struct child		 ch;
 	struct stat		 st;
 	char			 why[SBX_CMD_ERRLEN] = "";
-	int			 ep[2], sp[2], flags, status;
+	int			 ep[2], flags, status, net, rc;
 	ssize_t			 n;
 	size_t			 got = 0;
 	pid_t			 pid;
@@ -589,47 +651,48 @@ sbx_cmd_spawn(const struct sbx_cmd *c, struct sbx_cmd_info *out)
 		seterr(info, "pipe: %s", strerror(errno));
 		return -1;
 	}
-	if (pipe2(sp, O_CLOEXEC) == -1) {
-		seterr(info, "pipe: %s", strerror(errno));
+	net = c->network ? 1 : 0;
+	if (cmd_prog_pid[net] != getpid()) {
+		if ((rc = sbx_seccomp_compile(sbx_prof_get(SBX_TOOL_CMD), net,
+		    &cmd_prog[net])) != 0) {
+			seterr(info, "seccomp: %s", strerror(-rc));
+			close(ep[0]);
+			close(ep[1]);
+			return -1;
+		}
+		cmd_prog_pid[net] = getpid();
+	}
+	memset(&ch, 0, sizeof ch);
+	ch.prog = &cmd_prog[net];
+	ch.c = c;
+	ch.errfd = ep[1];
+	ch.outer_uid = geteuid();
+	ch.outer_gid = getegid();
+	info->cgroup = cg_enter(&c->limits, why, sizeof why);
+	if (!info->cgroup && c->require) {
+		seterr(info, "no cgroup and sandbox.require is set (%s)", why);
 		close(ep[0]);
 		close(ep[1]);
 		return -1;
 	}
-	memset(&ch, 0, sizeof ch);
-	ch.c = c;
-	ch.errfd = ep[1];
-	ch.syncfd = sp[0];
-	ch.outer_uid = geteuid();
-	ch.outer_gid = getegid();
 	flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
-	    CLONE_NEWUTS | (c->network ? 0 : CLONE_NEWNET);
+	    CLONE_NEWUTS;
+	/* A runner without network already sits in its own empty net ns. */
+	if (!c->network && !sbx_own_netns)
+		flags |= CLONE_NEWNET;
 	pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
 	if (pid == 0) {
 		close(ep[0]);
-		close(sp[1]);
 		sandbox_init(&ch);
 	}
 	close(ep[1]);
-	close(sp[0]);
 	if (pid == -1) {
 		seterr(info, "clone (user namespaces): %s", strerror(errno));
 		close(ep[0]);
-		close(sp[1]);
 		return -1;
 	}
 	info->userns = 1;
 	info->netns = !c->network;
-	info->cgroup = cg_attach(pid, &c->limits, why, sizeof why);
-	if (!info->cgroup && c->require) {
-		seterr(info, "no cgroup and sandbox.require is set (%s)", why);
-		goto kill;
-	}
-	if (write(sp[1], "g", 1) != 1) {
-		seterr(info, "sync: %s", strerror(errno));
-		goto kill;
-	}
-	close(sp[1]);
-	sp[1] = -1;
 	for (;;) {
 		n = read(ep[0], info->err + got, sizeof info->err - 1 - got);
 		if (n == -1 && errno == EINTR)
@@ -642,21 +705,11 @@ sbx_cmd_spawn(const struct sbx_cmd *c, struct sbx_cmd_info *out)
 	if (got > 0) {
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
-		sbx_cmd_release(pid);
 		return -1;
 	}
 	info->landlock_abi = sbx_ll_abi();
 	info->seccomp = 1;
 	return pid;
- kill:
-	(void)kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-	sbx_cmd_release(pid);
-	close(ep[0]);
-	if (sp[1] != -1)
-		close(sp[1]);
-	return -1;
 }
 
 char *
@@ -665,36 +718,38 @@ sbx_cmd_probe_json(void)
 	char	*s;
 	char	 why[128] = "", degr[128];
 	pid_t	 pid;
-	int	 st, userns = 0, cg = 0, abi = sbx_ll_abi();
+	int	 st, userns = 0, cgok = 0, abi = sbx_ll_abi();
 	struct sbx_cmd_limits l = { 0, 0, 64, 0, 0, 64ull << 20 };
 
 	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS |
 	    CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, 0);
-	if (pid == 0) {
-		struct pollfd pf = { -1, 0, 0 };
-
-		(void)poll(&pf, 0, 2000);	/* until killed */
+	if (pid == 0)
 		_exit(0);
-	}
 	if (pid > 0) {
 		userns = 1;
-		cg = cg_attach(pid, &l, why, sizeof why);
-		(void)kill(pid, SIGKILL);
 		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 			;
-		sbx_cmd_release(pid);
+	}
+	/* A child tries the cgroup, so the caller stays where it is. */
+	if ((pid = fork()) == 0)
+		_exit(cg_enter(&l, why, sizeof why) ? 0 : 1);
+	if (pid > 0) {
+		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+			;
+		cgok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+		cg_remove(pid);
 	}
 	degr[0] = '\0';
 	if (!userns)
 		strlcat(degr, ",\"no user namespaces: no shell tool\"",
 		    sizeof degr);
-	if (!cg)
+	if (!cgok)
 		strlcat(degr, ",\"no cgroup\"", sizeof degr);
 	if (!abi)
 		strlcat(degr, ",\"no landlock\"", sizeof degr);
 	if (xasprintf(&s, "{\"userns\":%s,\"cgroup\":%s,\"cgroup_version\":%d,"
 	    "\"landlock_abi\":%d,\"seccomp\":true,\"degraded\":[%s]}",
-	    userns ? "true" : "false", cg ? "true" : "false", cg_v2() ? 2 : 1,
+	    userns ? "true" : "false", cgok ? "true" : "false", cg_v2() ? 2 : 1,
 	    abi, degr[0] ? degr + 1 : "") == -1)
 		return NULL;
 	return s;

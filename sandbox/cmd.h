@@ -13,7 +13,7 @@
  *	pid_t pid = sbx_cmd_spawn(&c, &info);	// -1: info.err says why
  *	...				// read out[0] until EOF
  *	waitpid(pid, &st, 0);		// the command's status (see below)
- *	sbx_cmd_release(pid);		// removes its cgroup
+ *	sbx_cmd_release(pid);		// per-command cleanup (none today)
  *
  * The returned pid is the init (pid 1) of a new pid namespace, not the
  * command itself: kill(pid, SIGKILL) kills the whole sandbox, every
@@ -24,8 +24,10 @@
  * calling process dies (PR_SET_PDEATHSIG). SIGTERM, SIGINT and SIGHUP
  * sent to the init are forwarded to the command's processes.
  *
- * Inside: new user, mount, pid and ipc namespaces, plus a new, empty
- * network namespace (loopback down) unless `network` is set. / is
+ * Inside: new user, mount, pid, ipc and uts namespaces, plus an empty
+ * network namespace (loopback down) unless `network` is set: a new one,
+ * or, when the caller entered SBX_TOOL_LOCAL without network, the
+ * runner's own empty one (a net ns costs ~1 ms to make). / is
  * mounted read-only, nosuid; the workspace is the only writable root;
  * /tmp and /dev/shm are private tmpfs; /proc is the new pid namespace's
  * own; `home` (HERMES_HOME) and every `hide` path are covered by an
@@ -37,6 +39,14 @@
  * network is off; abstract UNIX sockets and signals scoped where the
  * kernel has it), and last, just before execve, the seccomp profile
  * SBX_TOOL_CMD (the always-denied set). Its session is new (setsid).
+ *
+ * The cgroup (pids.max, memory limit) belongs to the caller: the first
+ * spawn moves the calling process into hermes-cmd/r<pid> and every
+ * sandbox inherits it, so the limits cap the runner's commands together
+ * (moving a process between cgroups costs an RCU grace period, ~10 ms
+ * on cgroup v1, paid once instead of per command). Commands get
+ * oom_score_adj 1000, so a memory bomb kills the command, not the
+ * runner. Limit changes between spawns are written through.
  *
  * sbx_cmd_spawn() is synchronous up to the execve: it returns only once
  * the command is running, or with -1 when any step failed (including
@@ -61,7 +71,8 @@
 struct sbx_cmd_limits {
 	unsigned	 cpu_s;		/* RLIMIT_CPU, seconds */
 	uint64_t	 as_bytes;	/* RLIMIT_AS, per process */
-	unsigned	 nproc;		/* cgroup pids.max (and RLIMIT_NPROC) */
+	unsigned	 nproc;		/* cgroup pids.max (and RLIMIT_NPROC,
+					   which the kernel ignores for root) */
 	uint64_t	 fsize_bytes;	/* RLIMIT_FSIZE */
 	unsigned	 nofile;	/* RLIMIT_NOFILE */
 	uint64_t	 mem_bytes;	/* cgroup memory limit, whole sandbox */
@@ -110,7 +121,8 @@ struct sbx_cmd_info {
 pid_t	 sbx_cmd_spawn(const struct sbx_cmd *, struct sbx_cmd_info *);
 /* kill(pid, SIGKILL): the init, hence the whole sandbox. 0 or -1. */
 int	 sbx_cmd_kill(pid_t);
-/* After reaping `pid`: remove its cgroup (no-op when none). */
+/* After reaping `pid`: per-command cleanup (kept for callers; the
+ * cgroup is the runner's, so there is nothing to do today). */
 void	 sbx_cmd_release(pid_t);
 /* What sbx_cmd_spawn would enforce on this kernel, as JSON text
  * (caller frees). NULL on allocation failure. */

@@ -31,6 +31,7 @@
 #define REPORT_LEN	2048
 #define DEGR_MAX	8
 
+int		 sbx_own_netns;
 static char	 report[REPORT_LEN] = "{\"profile\":\"none\",\"enforced\":false}";
 
 /* Substrings of environment names that carry secrets. */
@@ -219,6 +220,7 @@ own_userns(int network, char *why, size_t len)
 		snprintf(why, len, "gid_map: %s", strerror(errno));
 		return -1;
 	}
+	sbx_own_netns = !network;
 	return 0;
 }
 

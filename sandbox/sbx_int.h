@@ -105,6 +105,15 @@ const struct sbx_prof *sbx_prof_get(enum sbx_profile);
  */
 int	 sbx_seccomp_load(const struct sbx_prof *, int network, int debug,
 	    int *nrules);
+struct sock_fprog;
+/*
+ * Compile a profile once (no SBX_SELF rules: the command profile) into
+ * a BPF program (filter malloc'd), to install later, e.g. in a child
+ * between fork and exec, with sbx_seccomp_install(). 0 or -errno.
+ */
+int	 sbx_seccomp_compile(const struct sbx_prof *, int network,
+	    struct sock_fprog *);
+int	 sbx_seccomp_install(const struct sock_fprog *);
 /* The raw BPF arch check: kill anything not native x86_64 or x32. */
 int	 sbx_arch_filter(void);
 /* Install the SIGSYS reporter used with SANDBOX_DEBUG=1. */
@@ -124,6 +133,9 @@ struct sbx_ll_res {
  */
 int	 sbx_ll_apply(enum sbx_ll kind, const char *home, const char *ws,
 	    const char *const *extra_rw, struct sbx_ll_res *res);
+
+/* Set by sandbox_enter() when the caller entered its own empty net ns. */
+extern int	 sbx_own_netns;
 
 /* Append a JSON string (quoted, escaped) to buf. */
 void	 sbx_json_str(char *buf, size_t len, const char *s);

@@ -10,6 +10,7 @@
 #include <linux/seccomp.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -129,9 +130,9 @@ add_rules(scmp_filter_ctx ctx, uint32_t groups, uint32_t kill, int *count)
 	return 0;
 }
 
-int
-sbx_seccomp_load(const struct sbx_prof *p, int network, int debug,
-    int *nrules)
+static int
+build(const struct sbx_prof *p, int network, int debug, int *nrules,
+    scmp_filter_ctx *out)
 {
 	scmp_filter_ctx	 ctx;
 	uint32_t	 kill = debug ? SCMP_ACT_TRAP : SCMP_ACT_KILL_PROCESS;
@@ -139,24 +140,95 @@ sbx_seccomp_load(const struct sbx_prof *p, int network, int debug,
 	int		 rc, count = 0;
 
 	*nrules = 0;
-	if (p->dflt == D_NONE)
-		return 0;
 	dflt = p->dflt == D_ALLOW ? SCMP_ACT_ALLOW : kill;
 	if ((ctx = seccomp_init(dflt)) == NULL)
 		return -ENOMEM;
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS)) != 0 ||
-	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) != 0)
-		goto out;
-	if ((rc = add_rules(ctx, prof_groups(p, network), kill,
-	    &count)) != 0)
-		goto out;
-	if ((rc = seccomp_load(ctx)) != 0)
-		goto out;
+	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) != 0 ||
+	    (rc = add_rules(ctx, prof_groups(p, network), kill,
+	    &count)) != 0) {
+		seccomp_release(ctx);
+		return rc;
+	}
 	*nrules = count;
- out:
+	*out = ctx;
+	return 0;
+}
+
+int
+sbx_seccomp_load(const struct sbx_prof *p, int network, int debug,
+    int *nrules)
+{
+	scmp_filter_ctx	 ctx;
+	int		 rc;
+
+	*nrules = 0;
+	if (p->dflt == D_NONE)
+		return 0;
+	if ((rc = build(p, network, debug, nrules, &ctx)) != 0)
+		return rc;
+	rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	return rc;
+}
+
+int
+sbx_seccomp_compile(const struct sbx_prof *p, int network,
+    struct sock_fprog *prog)
+{
+	scmp_filter_ctx	 ctx;
+	struct sock_filter *f = NULL;
+	size_t		 len = 0, cap = 0;
+	ssize_t		 n;
+	int		 rc, nrules, fd[2];
+
+	memset(prog, 0, sizeof *prog);
+	if (p->dflt == D_NONE)
+		return 0;
+	if ((rc = build(p, network, 0, &nrules, &ctx)) != 0)
+		return rc;
+	if (pipe2(fd, O_CLOEXEC) == -1) {
+		rc = -errno;
+		seccomp_release(ctx);
+		return rc;
+	}
+	/* A filter of BPF_MAXINSNS fits in a pipe's 64 KiB buffer. */
+	rc = seccomp_export_bpf(ctx, fd[1]);
+	seccomp_release(ctx);
+	close(fd[1]);
+	while (rc == 0) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 4096;
+			f = xreallocarray(f, cap, 1);
+		}
+		if ((n = read(fd[0], (char *)f + len, cap - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+		} else if (n == 0)
+			break;
+		else
+			len += (size_t)n;
+	}
+	close(fd[0]);
+	if (rc != 0 || len == 0 || len % sizeof *f != 0) {
+		free(f);
+		return rc ? rc : -EINVAL;
+	}
+	prog->filter = f;
+	prog->len = (unsigned short)(len / sizeof *f);
+	return 0;
+}
+
+int
+sbx_seccomp_install(const struct sock_fprog *prog)
+{
+	if (prog->len == 0)
+		return 0;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) == -1)
+		return -errno;
+	return 0;
 }
 
 /*
