@@ -19,7 +19,10 @@ endif
 $(B)/fakellm: $(call objs,tests/fakellm/fakellm.c)
 	$(LINK) $(call libs,libevent jansson)
 
-UNIT_TESTS	+= $(B)/tests/test_fetch_sse $(B)/tests/test_fetch_prov
+UNIT_TESTS	+= $(B)/tests/test_fetch_sse $(B)/tests/test_fetch_prov \
+		   $(B)/tests/test_fetch_conf
+$(B)/tests/test_fetch_conf: $(call objs,tests/unit/test_fetch_conf.c workers/fetch/fetch_conf.c $(FETCH_CORE_SRCS)) $(LIBIPC)
+	$(LINK) $(call libs,libevent msgpack jansson libcurl cmocka)
 $(B)/tests/test_fetch_sse: $(call objs,tests/unit/test_fetch_sse.c workers/fetch/sse.c) $(LIBIPC)
 	$(LINK) $(call libs,libevent msgpack cmocka)
 $(B)/tests/test_fetch_prov: $(call objs,tests/unit/test_fetch_prov.c $(FETCH_CORE_SRCS)) $(LIBIPC)
