@@ -120,8 +120,12 @@ test_hostile(void **state)
 		qs = json_string(q[i]);
 		if (qs == NULL)	/* invalid UTF-8 cannot travel as JSON */
 			continue;
-		xasprintf(&args, "{\"query\": %s}", json_dumps(qs,
-		    JSON_ENCODE_ANY));
+		{
+			char *qtext = json_dumps(qs, JSON_ENCODE_ANY);
+
+			xasprintf(&args, "{\"query\": %s}", qtext);
+			free(qtext);
+		}
 		json_decref(qs);
 		r = t_tool(f->s, "session.search", args);
 		if (!json_is_true(json_object_get(r, "success")))

@@ -166,6 +166,7 @@ test_ops_in_sandbox(void **state)
 	assert_true(send_call(&c, "drop.tables", "{}") > 0);
 	assert_int_equal(recv_reply(&c, &r), 1);
 	assert_false(r.ok);
+	assert_null(r.result);
 	assert_string_equal(r.code, "unknown_op");
 	assert_true(send_call(&c, "session.append", "{\"session_id\": \"x\", "
 	    "\"role\": \"user\"}") > 0);
@@ -238,6 +239,7 @@ test_kill9_appends(void **state)
 		if (recv_reply(&c, &r) != 1)
 			break;
 		inflight--;
+		json_decref(r.result);
 		assert_true(r.ok);
 		i = (int)(r.id - first_id);
 		assert_true(i >= 0 && i < APPENDS);

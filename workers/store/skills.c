@@ -778,7 +778,7 @@ view_file(const char *root, struct skill *k, const char *file)
 	struct stat st;
 	ssize_t n;
 	size_t len = 0;
-	json_t *o, *lf;
+	json_t *o, *lf, *text;
 	const char *dot;
 	int fd;
 
@@ -825,7 +825,9 @@ view_file(const char *root, struct skill *k, const char *file)
 	json_object_set_new(o, "success", json_true());
 	json_object_set_new(o, "name", json_string(k->name));
 	json_object_set_new(o, "file", store_json_text(file, strlen(file)));
-	if (memchr(data, '\0', len) != NULL || json_stringn(data, len) == NULL) {
+	text = memchr(data, '\0', len) == NULL ? json_stringn(data, len) :
+	    NULL;
+	if (text == NULL) {
 		const char *b = strrchr(file, '/');
 
 		xasprintf(&rel, "[Binary file: %s, size: %zu bytes]", b ? b + 1 :
@@ -835,7 +837,7 @@ view_file(const char *root, struct skill *k, const char *file)
 		json_object_set_new(o, "is_binary", json_true());
 		free(rel);
 	} else {
-		json_object_set_new(o, "content", json_stringn(data, len));
+		json_object_set_new(o, "content", text);
 		dot = strrchr(file, '.');
 		json_object_set_new(o, "file_type", json_string(dot &&
 		    strchr(dot, '/') == NULL ? dot : ""));
@@ -901,8 +903,11 @@ store_skill_view(struct store *s, json_t *args)
 	o = json_object();
 	json_object_set_new(o, "success", json_true());
 	json_object_set_new(o, "name", json_string(k->name));
-	json_object_set(o, "description", json_object_get(k->fm,
-	    "description") ?: json_string(""));
+	if (json_is_string(json_object_get(k->fm, "description")))
+		json_object_set(o, "description", json_object_get(k->fm,
+		    "description"));
+	else
+		json_object_set_new(o, "description", json_string(""));
 	json_object_set_new(o, "tags", hermes_list(k->fm, "tags"));
 	json_object_set_new(o, "related_skills", hermes_list(k->fm,
 	    "related_skills"));
