@@ -45,6 +45,7 @@
  *       "429"        429 with Retry-After: "retry_after" (default 1)
  *       "500"        500 with an error body ("529" too)
  *       "401"        401 invalid key
+ *       "redirect"   307 to another path (clients must not follow)
  *       "context"    400 "context length exceeded" in the provider's words
  *       "slow"       the first byte only after "first_byte_ms" (2000)
  *       "disconnect" half the stream, then the connection is dropped
@@ -1000,6 +1001,13 @@ handle_llm(struct evhttp_request *req, enum api api)
 		send_json(req, atoi(fault), "Server Error", error_body(api,
 		    strcmp(fault, "529") == 0 ? "overloaded_error" : "api_error",
 		    NULL, "The server had an error processing your request"));
+		goto done;
+	}
+	if (fault != NULL && strcmp(fault, "redirect") == 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Location", "/elsewhere/v1/chat/completions");
+		send_json(req, 307, "Temporary Redirect", error_body(api,
+		    "api_error", NULL, "moved"));
 		goto done;
 	}
 	if (fault != NULL && strcmp(fault, "401") == 0) {

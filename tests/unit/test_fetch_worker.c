@@ -618,6 +618,28 @@ test_faults_body(void **state)
 	}
 }
 
+/* Redirects are not followed: a 307 is a bad response, and nothing was
+ * asked of the path it pointed to. */
+static void
+test_no_redirect(void **state)
+{
+	struct res	 r;
+	json_t		*j, *e;
+	size_t		 i;
+
+	fl_script(&F1, "{\"turns\":[{\"fault\":\"redirect\",\"repeat\":true}]}");
+	run(REQ_AN(""), &r, 10000);
+	assert_string_equal(r.eclass, "bad_response");
+	assert_non_null(strstr(r.emsg, "307"));
+	res_free(&r);
+	j = fl_journal(&F1);
+	json_array_foreach(j, i, e)
+		assert_null(strstr(json_string_value(json_object_get(e,
+		    "path")), "elsewhere"));
+	json_decref(j);
+	still_usable();
+}
+
 /* Retry-After: 1 is honoured (the backoff alone would be ~50 ms). */
 static void
 test_retry_after(void **state)
@@ -1021,6 +1043,7 @@ main(void)
 		cmocka_unit_test(test_faults_anthropic),
 		cmocka_unit_test(test_faults_body),
 		cmocka_unit_test(test_retry_after),
+		cmocka_unit_test(test_no_redirect),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_concurrent),
