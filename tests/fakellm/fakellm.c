@@ -441,6 +441,17 @@ usage_of(json_t *t, const char *k, json_int_t dflt)
 	return json_is_integer(v) ? json_integer_value(v) : dflt;
 }
 
+/* Anthropic's input_tokens leave out the cached part; a script's
+ * "input" is the whole prompt, as OpenAI counts it. */
+static json_int_t
+an_input(json_t *t, json_int_t dflt)
+{
+	json_int_t	 n = usage_of(t, "input", dflt) - usage_of(t,
+			    "cache_read", 0) - usage_of(t, "cache_write", 0);
+
+	return n > 0 ? n : 0;
+}
+
 static const char *
 finish_of(json_t *t, enum api api)
 {
@@ -525,8 +536,8 @@ an_stream(struct out *o, json_t *t, json_int_t in_tokens)
 	    "s:[], s:s, s:n, s:n, s:{s:I, s:I, s:I, s:i}}}", "type",
 	    "message_start", "message", "id", "msg_fake", "type", "message",
 	    "role", "assistant", "content", "model", o->model, "stop_reason",
-	    "stop_sequence", "usage", "input_tokens", usage_of(t, "input",
-	    in_tokens), "cache_creation_input_tokens", usage_of(t,
+	    "stop_sequence", "usage", "input_tokens", an_input(t, in_tokens),
+	    "cache_creation_input_tokens", usage_of(t,
 	    "cache_write", 0), "cache_read_input_tokens", usage_of(t,
 	    "cache_read", 0), "output_tokens", 1));
 	v = json_object_get(t, "reasoning");
@@ -668,7 +679,7 @@ an_body(json_t *t, const char *model, json_int_t in_tokens)
 	    "s:I, s:I}}", "id", "msg_fake", "type", "message", "role",
 	    "assistant", "content", content, "model", model, "stop_reason",
 	    finish_of(t, API_ANTHROPIC), "stop_sequence", "usage",
-	    "input_tokens", usage_of(t, "input", in_tokens), "output_tokens",
+	    "input_tokens", an_input(t, in_tokens), "output_tokens",
 	    usage_of(t, "output", 1), "cache_creation_input_tokens",
 	    usage_of(t, "cache_write", 0), "cache_read_input_tokens",
 	    usage_of(t, "cache_read", 0));

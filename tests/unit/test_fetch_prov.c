@@ -336,7 +336,8 @@ test_an_stream(void **state)
 		assert_string_equal(c.calls[0][0], "toolu_1");
 		assert_string_equal(c.calls[0][1], "get_weather");
 		assert_string_equal(c.calls[0][2], "{\"location\": \"Paris\"}");
-		assert_int_equal(c.usage.input, 25);
+		/* 25 uncached + 90 read + 10 written. */
+		assert_int_equal(c.usage.input, 125);
 		assert_int_equal(c.usage.output, 89);
 		assert_int_equal(c.usage.cache_read, 90);
 		assert_int_equal(c.usage.cache_write, 10);

@@ -123,6 +123,7 @@ struct prov_dec {
 	size_t			 textlen;
 	int			 blocktype[FETCH_MAX_TOOL_CALLS]; /* anthropic */
 	int			 anthropic_stop;	/* message_delta seen */
+	int			 input_excludes_cache;	/* Anthropic counts */
 };
 
 void	 prov_dec_init(struct prov_dec *, const struct fetch_sink *);

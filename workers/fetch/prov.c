@@ -236,6 +236,13 @@ prov_end(struct prov_dec *d)
 	if (prov_calls_emit(d) == -1)
 		return -1;
 	d->ended = 1;
+	/* input_tokens counts every prompt token, cached ones included. */
+	if (d->input_excludes_cache && d->usage.input >= 0) {
+		if (d->usage.cache_read > 0)
+			d->usage.input += d->usage.cache_read;
+		if (d->usage.cache_write > 0)
+			d->usage.input += d->usage.cache_write;
+	}
 	if (d->have_usage)
 		d->sink->usage(d->sink->arg, &d->usage);
 	d->sink->done(d->sink->arg, d->finish[0] != '\0' ? d->finish :

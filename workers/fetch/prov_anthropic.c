@@ -279,6 +279,7 @@ usage(struct prov_dec *d, const json_t *u)
 	if (!json_is_object(u))
 		return;
 	d->have_usage = 1;
+	d->input_excludes_cache = 1;
 	if (json_is_integer(v = json_object_get(u, "input_tokens")))
 		d->usage.input = json_integer_value(v);
 	if (json_is_integer(v = json_object_get(u, "output_tokens")))
