@@ -250,8 +250,12 @@ static const struct {
 	  "Anthropic Messages API" },
 	{ "openai", "OPENAI_API_KEY", "gpt-4.1", 0, "OpenAI" },
 	{ "nous", "NOUS_API_KEY", "Hermes-4-70B", 0, "Nous Portal" },
+	{ "deepseek", "DEEPSEEK_API_KEY", "deepseek-chat", 0, "DeepSeek" },
+	{ "ollama", NULL, "llama3.1", 0, "a local Ollama (127.0.0.1:11434)" },
+	{ "llamacpp", NULL, "local-model", 0,
+	  "a local llama.cpp server (127.0.0.1:8080)" },
 	{ "custom", NULL, "local-model", 1,
-	  "any OpenAI-compatible server (llama.cpp, Ollama, vLLM)" },
+	  "any OpenAI-compatible server at a base URL (vLLM, LM Studio, ...)" },
 };
 
 static int
@@ -656,10 +660,12 @@ chk_kernel(struct doctor *d)
 	r = file_contains("/sys/kernel/security/lsm", "landlock");
 	if (r == 1)
 		report(d, CHK_OK, "landlock", "enabled");
+	else if (r == 0)
+		report(d, CHK_WARN, "landlock", "not enabled (paths confined "
+		    "by namespaces only)");
 	else
-		report(d, CHK_WARN, "landlock", "%s (paths confined by "
-		    "namespaces only)", r == 0 ? "not enabled" :
-		    "cannot tell (no /sys/kernel/security/lsm)");
+		report(d, CHK_OK, "landlock", "no securityfs here; hermesd "
+		    "probes it (report below)");
 	{
 		char *t = NULL;
 

@@ -286,62 +286,88 @@ cli_print_status(struct cli_out *o, uint64_t pid, uint64_t uptime_ms,
 	fflush(o->fp);
 }
 
+/*
+ * One value as an outline line: "key: scalar", or "key:" and its members
+ * indented. Array elements start with "- "; an object element puts its
+ * first member on the dash line (as YAML does). dash: 0 indent, 1 "- "
+ * first, 2 continue the current line.
+ */
 static void
-print_json_value(struct cli_out *o, json_t *v, int depth, const char *key)
+print_json_value(struct cli_out *o, json_t *v, int depth, const char *key,
+    int dash)
 {
 	char		 buf[1024];
 	const char	*k;
 	json_t		*c;
 	size_t		 i;
+	int		 first = 1;
 
-	fprintf(o->fp, "%*s", depth * 2, "");
+	if (dash == 1)
+		fprintf(o->fp, "%*s- ", (depth - 1) * 2, "");
+	else if (dash == 0)
+		fprintf(o->fp, "%*s", depth * 2, "");
 	if (key != NULL) {
 		cli_sanitize(buf, sizeof(buf), key, strlen(key), 0);
 		cli_out_style(o, "bold");
 		fprintf(o->fp, "%s:", buf);
 		cli_out_reset(o);
-	} else
-		fputs("-", o->fp);
+	}
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
+		if (key == NULL && dash == 1) {
+			/* "- first: x" then the rest under it. */
+			if (json_object_size(v) == 0)
+				fputs("{}\n", o->fp);
+			json_object_foreach(v, k, c) {
+				print_json_value(o, c, depth, k, first ? 2 : 0);
+				first = 0;
+			}
+			return;
+		}
 		fputc('\n', o->fp);
 		json_object_foreach(v, k, c)
-			print_json_value(o, c, depth + 1, k);
+			print_json_value(o, c, depth + 1, k, 0);
 		return;
 	case JSON_ARRAY:
+		if (json_array_size(v) == 0) {
+			fputs(key ? " -\n" : "-\n", o->fp);
+			return;
+		}
 		fputc('\n', o->fp);
 		json_array_foreach(v, i, c)
-			print_json_value(o, c, depth + 1, NULL);
+			print_json_value(o, c, depth + 2, NULL, 1);
 		return;
 	case JSON_STRING:
 		cli_sanitize(buf, sizeof(buf), json_string_value(v),
 		    json_string_length(v), 0);
-		if (strcmp(buf, "ok") == 0 || strcmp(buf, "enforced") == 0)
+		if (strcmp(buf, "ok") == 0 || strcmp(buf, "enforced") == 0 ||
+		    strcmp(buf, "ready") == 0)
 			cli_out_style(o, "green");
 		else if (strcmp(buf, "failed") == 0 ||
 		    strcmp(buf, "missing") == 0 || strcmp(buf, "off") == 0)
 			cli_out_style(o, "red");
-		fprintf(o->fp, " %s", buf);
+		fprintf(o->fp, "%s%s", key ? " " : "", buf);
 		cli_out_reset(o);
 		break;
 	case JSON_INTEGER:
-		fprintf(o->fp, " %" JSON_INTEGER_FORMAT, json_integer_value(v));
+		fprintf(o->fp, "%s%" JSON_INTEGER_FORMAT, key ? " " : "",
+		    json_integer_value(v));
 		break;
 	case JSON_REAL:
-		fprintf(o->fp, " %g", json_real_value(v));
+		fprintf(o->fp, "%s%g", key ? " " : "", json_real_value(v));
 		break;
 	case JSON_TRUE:
 		cli_out_style(o, "green");
-		fputs(" yes", o->fp);
+		fprintf(o->fp, "%syes", key ? " " : "");
 		cli_out_reset(o);
 		break;
 	case JSON_FALSE:
 		cli_out_style(o, "yellow");
-		fputs(" no", o->fp);
+		fprintf(o->fp, "%sno", key ? " " : "");
 		cli_out_reset(o);
 		break;
 	case JSON_NULL:
-		fputs(" -", o->fp);
+		fprintf(o->fp, "%s-", key ? " " : "");
 		break;
 	}
 	fputc('\n', o->fp);
@@ -362,12 +388,12 @@ cli_print_json(struct cli_out *o, const char *text)
 	}
 	if (json_is_object(root))
 		json_object_foreach(root, k, c)
-			print_json_value(o, c, 0, k);
+			print_json_value(o, c, 0, k, 0);
 	else if (json_is_array(root))
 		json_array_foreach(root, i, c)
-			print_json_value(o, c, 0, NULL);
+			print_json_value(o, c, 1, NULL, 1);
 	else
-		print_json_value(o, root, 0, "value");
+		print_json_value(o, root, 0, "value", 0);
 	json_decref(root);
 	fflush(o->fp);
 }

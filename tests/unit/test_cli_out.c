@@ -163,12 +163,16 @@ plain_when_not_a_tty(void **state)
 	cli_out_eol(&o);
 	cli_print_json(&o, "{\"sandbox\":{\"seccomp\":true,\"landlock\":"
 	    "\"enforced\",\"roles\":[\"agent\",\"store\"]}}");
+	cli_print_json(&o, "{\"roles\":[{\"role\":\"agent\",\"pid\":7,"
+	    "\"ns\":[]},{}]}");
 	fclose(fp);
 	assert_null(strchr(buf, '\033'));
 	assert_null(strchr(buf, '\007'));
 	assert_non_null(strstr(buf, "hello ?]0;title? world\n"));
 	assert_non_null(strstr(buf, "sandbox:\n  seccomp: yes\n  landlock: "
 	    "enforced\n  roles:\n    - agent\n    - store\n"));
+	assert_non_null(strstr(buf, "roles:\n  - role: agent\n    pid: 7\n"
+	    "    ns: -\n  - {}\n"));
 	free(buf);
 }
 
