@@ -899,9 +899,14 @@ result_failed(const char *out)
 	if (out == NULL)
 		return 1;
 	o = json_loads(out, 0, NULL);
-	if (json_is_object(o) && (json_object_get(o, "error") != NULL ||
-	    json_is_false(json_object_get(o, "success"))))
-		failed = 1;
+	if (json_is_object(o)) {
+		json_t *e = json_object_get(o, "error");
+		/* {"error": null} (tool-local's shape) is a success. */
+		if ((e != NULL && !json_is_null(e) && !(json_is_string(e) &&
+		    json_string_length(e) == 0)) ||
+		    json_is_false(json_object_get(o, "success")))
+			failed = 1;
+	}
 	json_decref(o);
 	return failed;
 }
