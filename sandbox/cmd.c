@@ -652,6 +652,13 @@ sbx_cmd_spawn(const struct sbx_cmd *c, struct sbx_cmd_info *out)
 		return -1;
 	}
 	net = c->network ? 1 : 0;
+	if (net && sbx_own_netns) {
+		seterr(info, "network requested, but this runner was confined "
+		    "without network (sbx_ctx.network 0)");
+		close(ep[0]);
+		close(ep[1]);
+		return -1;
+	}
 	if (cmd_prog_pid[net] != getpid()) {
 		if ((rc = sbx_seccomp_compile(sbx_prof_get(SBX_TOOL_CMD), net,
 		    &cmd_prog[net])) != 0) {
