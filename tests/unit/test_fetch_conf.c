@@ -25,6 +25,7 @@ static const char *const secrets[][2] = {
 	{ "OPENAI_API_KEY", "sk-oa-999999999999" },
 	{ "OPENAI_BASE_URL", "http://127.0.0.1:8080/v1" },
 	{ "TELEGRAM_BOT_TOKEN", "123:telegram" },
+	{ "model.api_key", "sk-inline-config-key" },
 };
 
 static int	 looked_up[nitems(secrets)];
@@ -75,9 +76,10 @@ test_anthropic_keys(void **state)
 	assert_int_equal(p->port, 443);
 	assert_false(p->loopback);
 	assert_string_equal(p->shape->name, "anthropic");
-	assert_int_equal(p->nkeys, 3);
-	assert_string_equal(p->keys[0].val, "sk-ant-one-1111111111");
-	assert_string_equal(p->keys[2].name, "ANTHROPIC_API_KEY_3");
+	assert_int_equal(p->nkeys, 4);
+	assert_string_equal(p->keys[0].val, "sk-inline-config-key");
+	assert_string_equal(p->keys[1].val, "sk-ant-one-1111111111");
+	assert_string_equal(p->keys[3].name, "ANTHROPIC_API_KEY_3");
 	assert_int_equal(p->strategy, KS_ROUND_ROBIN);
 	assert_int_equal(c.max_retries, 5);
 	assert_true(c.arena.mem != NULL);
@@ -99,7 +101,10 @@ test_chain(void **state)
 	assert_string_equal(c.chain[0].provider, "openrouter");
 	assert_string_equal(c.chain[0].base, "https://openrouter.ai/api/v1");
 	assert_true(c.chain[0].flags & PF_CACHE_ENVELOPE);
-	assert_int_equal(c.chain[0].nkeys, 1);
+	/* model.api_key first for the primary, then the .env key. */
+	assert_int_equal(c.chain[0].nkeys, 2);
+	assert_string_equal(c.chain[0].keys[0].name, "model.api_key");
+	assert_string_equal(c.chain[0].keys[1].val, "sk-or-abcdefabcdef");
 	/* custom takes OPENAI_BASE_URL and OPENAI_API_KEY. */
 	assert_string_equal(c.chain[1].base, "http://127.0.0.1:8080/v1");
 	assert_true(c.chain[1].loopback);
@@ -181,7 +186,8 @@ test_names_read(void **state)
 	assert_int_equal(parse(&c, "{\"model\":{\"provider\":\"anthropic\","
 	    "\"default\":\"c\"}}"), 0);
 	for (i = 0; i < nitems(secrets); i++) {
-		if (strncmp(secrets[i][0], "ANTHROPIC_API_KEY", 17) == 0)
+		if (strncmp(secrets[i][0], "ANTHROPIC_API_KEY", 17) == 0 ||
+		    strcmp(secrets[i][0], "model.api_key") == 0)
 			assert_int_equal(looked_up[i], 1);
 		else
 			assert_int_equal(looked_up[i], 0);

@@ -201,6 +201,17 @@ load_keys(struct fetch_conf *c, struct fetch_prov *p,
 	size_t		 len;
 	int		 i, k;
 
+	/* config.yaml's model.api_key (the supervisor strips it from the
+	 * config and hands it over as this secret) comes first for the
+	 * primary model, as in Hermes. */
+	if (c->nchain == 0 && (v = secret(arg, "model.api_key", &len)) !=
+	    NULL && len > 0 && len < FETCH_MAX_KEYLEN &&
+	    (p->keys[0].val = fetch_arena_dup(&c->arena, v, len)) != NULL) {
+		snprintf(p->keys[0].name, sizeof(p->keys[0].name),
+		    "model.api_key");
+		p->nkeys = 1;
+	}
+
 	for (k = 0; k < FETCH_MAX_KEYNAMES && d->keys[k] != NULL; k++) {
 		for (i = 1; i <= FETCH_MAX_KEYS &&
 		    p->nkeys < FETCH_MAX_KEYS; i++) {
