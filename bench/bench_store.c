@@ -167,7 +167,8 @@ generate(const char *home, long n)
 		fatalx("%s holds a partial benchmark database; remove it", home);
 	fprintf(stderr, "bench_store: generating %ld messages in %s ...\n", n,
 	    home);
-	must(sqlite3_exec(db, "PRAGMA synchronous=OFF", NULL, NULL, NULL), db,
+	must(sqlite3_exec(db, "PRAGMA synchronous=OFF; PRAGMA cache_size=-262144",
+	    NULL, NULL, NULL), db,
 	    "pragma");
 	must(sqlite3_prepare_v2(db, "INSERT INTO sessions (id, source, "
 	    "started_at, ended_at, message_count, title) VALUES (?1, ?2, ?3, ?3 + "

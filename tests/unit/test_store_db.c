@@ -426,6 +426,53 @@ test_enospc(void **state)
 	t_rmhome(home);
 }
 
+/* Rows another program wrote badly: invalid UTF-8, a blob, broken
+ * tool_calls JSON, NULL active. Loaded and searched without failing. */
+static void
+test_malformed_rows(void **state)
+{
+	char *home = t_home(), *db = dbpath(home);
+	struct store *s;
+	struct store_res res;
+	json_t *r, *m;
+	char *text;
+
+	t_exec(db, hermes_v21);
+	t_exec(db, hermes_rows);
+	t_exec(db, "INSERT INTO messages (session_id, role, content, timestamp)"
+	    " VALUES ('20260302_090000_deadbeef', 'assistant', CAST(X'6F6B20FF"
+	    "FE20766F6C63616E6F' AS TEXT), 2.0);"
+	    "INSERT INTO messages (session_id, role, content, tool_calls, "
+	    "timestamp) VALUES ('20260302_090000_deadbeef', 'assistant', "
+	    "X'00010203', '[{broken', 3.0);");
+	s = t_open(home);
+	r = t_call(s, "session.load", &res,
+	    "{\"session_id\": \"20260302_090000_deadbeef\"}");
+	assert_true(res.ok);
+	assert_int_equal(json_array_size(json_object_get(r, "messages")), 3);
+	m = json_array_get(json_object_get(r, "messages"), 0);
+	/* The bad bytes became U+FFFD; the text around them survived. */
+	assert_non_null(strstr(t_str(m, "content"), "volcano"));
+	m = json_array_get(json_object_get(r, "messages"), 1);
+	assert_string_equal(t_str(m, "tool_calls"), "[{broken");
+	text = json_dumps(r, 0);
+	assert_non_null(text);
+	free(text);
+	json_decref(r);
+	r = t_tool(s, "session.search", "{\"query\": \"volcano\"}");
+	assert_int_equal(json_integer_value(json_object_get(r, "count")), 1);
+	json_decref(r);
+	r = t_tool(s, "session.search",
+	    "{\"session_id\": \"20260302_090000_deadbeef\"}");
+	assert_true(json_is_true(json_object_get(r, "success")));
+	json_decref(r);
+	r = t_ok(s, "session.export", "{}");
+	json_decref(r);
+	store_close(s);
+	free(db);
+	t_rmhome(home);
+}
+
 static void
 test_ids(void **state)
 {
@@ -454,6 +501,7 @@ main(void)
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_repair),
 		cmocka_unit_test(test_enospc),
+		cmocka_unit_test(test_malformed_rows),
 		cmocka_unit_test(test_ids),
 	};
 

@@ -872,7 +872,8 @@ store_json_text(const char *p, size_t len)
 
 	if (p == NULL)
 		return json_null();
-	if ((v = json_stringn(p, len)) != NULL)
+	/* JSON can carry NUL as an escape, but most readers refuse it. */
+	if (memchr(p, '\0', len) == NULL && (v = json_stringn(p, len)) != NULL)
 		return v;
 	/* Invalid UTF-8 or NUL from an old row: replace, never fail. */
 	buf = xmalloc(len * 3 + 1);
