@@ -680,7 +680,60 @@ b_orphan(int s)
 	return n > 0;
 }
 
+/* Forbidden syscalls from inside the command sandbox (escape.c's
+ * attempts, run by the helper): exit 1 (EPERM) or 159 (SIGSYS). */
+static const char *const cmd_syscalls[] = {
+	"ptrace other pid", "io_uring_setup", "bpf", "perf_event_open",
+	"keyctl", "userfaultfd", "open_by_handle_at", "init_module",
+	"reboot", "unshare user ns", "setns", "personality",
+	"process_vm_readv", "chroot",
+	"x32 getpid", "i386 int $0x80 getpid", "socket AF_PACKET",
+	"socket AF_INET", "socket AF_NETLINK",
+};
+
+static int	 syscalls_failed;
+
+static int
+b_syscalls(int s)
+{
+	struct result	 r;
+	size_t		 i, o = 0;
+	char		 line[128];
+	int		 code, hit = 0;
+
+	o += (size_t)snprintf(script + o, sizeof script - o, "H=%s;", E->self);
+	for (i = 0; i < nitems(cmd_syscalls) && o < sizeof script; i++)
+		o += (size_t)snprintf(script + o, sizeof script - o,
+		    " \"$H\" --attempt '%s' >/dev/null 2>&1; echo \"%zu=$?\";",
+		    cmd_syscalls[i], i);
+	run_sh(script, s, NULL, &r);
+	syscalls_failed = 0;
+	for (i = 0; i < nitems(cmd_syscalls); i++) {
+		const char *p;
+
+		snprintf(line, sizeof line, "%zu=", i);
+		if ((p = strstr(r.out, line)) == NULL ||
+		    (p != r.out && p[-1] != '\n')) {
+			hit++;
+			continue;
+		}
+		code = atoi(p + strlen(line));
+		if (s && code != 1 && code != 128 + SIGSYS) {
+			printf("  FAIL  command syscall %-24s exit %d\n",
+			    cmd_syscalls[i], code);
+			hit++;
+		} else if (!s && code != 0) {
+			printf("  FAIL  bare control syscall %-24s exit %d\n",
+			    cmd_syscalls[i], code);
+			syscalls_failed++;
+		}
+	}
+	/* The bare run is the control: every call must work there. */
+	return s ? hit > 0 : syscalls_failed == 0;
+}
+
 static const struct bcase cases[] = {
+	{ "forbidden syscalls", NULL, b_syscalls, 0 },
 	{ "curl to loopback", "curl", b_curl, 0 },
 	{ "wget to loopback", "wget", b_wget, 0 },
 	{ "nc to loopback", "nc", b_nc, 0 },

@@ -713,6 +713,33 @@ missing(void)
 	return miss;
 }
 
+/* Helper mode: one attempt by name, in whatever sandbox we are in. */
+static int
+attempt_by_name(const char *name)
+{
+	size_t	 i;
+	int	 r;
+
+	for (i = 0; i < nitems(attempts); i++) {
+		if (strcmp(attempts[i].name, name) != 0)
+			continue;
+		if ((target_pid = fork()) == 0) {
+			for (;;)
+				pause();
+		}
+		if (attempts[i].prep)
+			attempts[i].prep();
+		r = attempts[i].fn();
+		if (target_pid > 0) {
+			(void)kill(target_pid, SIGKILL);
+			(void)waitpid(target_pid, NULL, 0);
+		}
+		return r;
+	}
+	fprintf(stderr, "no attempt %s\n", name);
+	return 2;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -721,6 +748,8 @@ main(int argc, char **argv)
 	int		 bad = 0, miss;
 	const char	*rq;
 
+	if (argc > 2 && strcmp(argv[1], "--attempt") == 0)
+		return attempt_by_name(argv[2]);
 	if (argc > 1 && strncmp(argv[1], "--", 2) == 0)
 		return esc_helper(argc, argv);
 	log_init("sandbox_escape", 0);
