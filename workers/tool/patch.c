@@ -469,6 +469,7 @@ parse_v4a(struct lines *L, struct tool_patchset *ps, char *err, size_t errlen)
 			size_t nn = n - 12;
 			while (nn > 0 && isspace((unsigned char)*np))
 				np++, nn--;
+			free(f->new_path);
 			f->new_path = xstrndup(np, nn);
 			continue;
 		}
