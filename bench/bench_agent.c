@@ -301,25 +301,15 @@ ipc_rt_us(int n)
 	return (double)t0 / n;
 }
 
-int
-main(int argc, char **argv)
+static void
+start_agent(struct bench *b)
 {
-	struct bench	*b = xcalloc(1, sizeof *b);
-	int		 turns = argc > 1 ? atoi(argv[1]) : 200;
-	int		 runs = argc > 2 ? atoi(argv[2]) : 7;
-	int		 nsess = argc > 3 ? atoi(argv[3]) : 10000;
-	double		*tt = xcalloc((size_t)runs, sizeof *tt);
-	double		*tc = xcalloc((size_t)runs, sizeof *tc);
-	double		*rt = xcalloc((size_t)runs, sizeof *rt);
 	char		 home[] = "/tmp/bench-agent-XXXXXX";
 	const char	*bin = getenv("AGENT_BIN");
 	struct ipc_buf	*m;
-	int		 sv[2], r, i;
+	int		 sv[2];
 	size_t		 k;
-	uint64_t	 t0;
-	long		 rss0, rss1;
 
-	log_init("bench_agent", 0);
 	if (mkdtemp(home) == NULL)
 		fatal("mkdtemp");
 	b->h = harness_spawn(bin ? bin : "build/hermes-agent", ROLE_AGENT, home,
@@ -342,7 +332,38 @@ main(int argc, char **argv)
 		fatal("attach");
 	b->fd[ROLE_CLIENT] = sv[0];
 	b->rb[ROLE_CLIENT] = ipc_rbuf_new(ROLE_CLIENT, ROLE_AGENT, 0);
+}
 
+static void
+stop_agent(struct bench *b)
+{
+	size_t	 k;
+
+	harness_free(b->h);
+	b->h = NULL;
+	close(b->fd[ROLE_CLIENT]);
+	for (k = 0; k < nitems(roles); k++) {
+		ipc_rbuf_free(b->rb[roles[k]]);
+		b->rb[roles[k]] = NULL;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bench	*b = xcalloc(1, sizeof *b);
+	int		 turns = argc > 1 ? atoi(argv[1]) : 200;
+	int		 runs = argc > 2 ? atoi(argv[2]) : 7;
+	int		 nsess = argc > 3 ? atoi(argv[3]) : 10000;
+	double		*tt = xcalloc((size_t)runs, sizeof *tt);
+	double		*tc = xcalloc((size_t)runs, sizeof *tc);
+	double		*rt = xcalloc((size_t)runs, sizeof *rt);
+	int		 r, i;
+	uint64_t	 t0;
+	long		 rss0, rss1;
+
+	log_init("bench_agent", 0);
+	start_agent(b);
 	for (r = 0; r < runs; r++) {
 		harness_pump(b->h, 1);	/* drain log lines */
 		open_session(b);
@@ -377,7 +398,12 @@ main(int argc, char **argv)
 	    tc[runs / 2], rt[runs / 2], tc[runs / 2] / rt[runs / 2], runs,
 	    tc[0], tc[runs - 1]);
 
-	/* Idle sessions: open them, one turn each, then measure. */
+	/* Idle sessions, in a fresh agent (no heap left over from the runs
+	 * above): one warm session, then nsess more with one turn each. */
+	stop_agent(b);
+	start_agent(b);
+	open_session(b);
+	turn(b, 0);
 	rss0 = rss_kb(harness_pid(b->h));
 	for (i = 0; i < nsess; i++) {
 		open_session(b);
@@ -390,6 +416,6 @@ main(int argc, char **argv)
 	    "sessions with one turn each; RSS %ld -> %ld KiB; budget 16 KiB "
 	    "(DESIGN.md)\n", (double)(rss1 - rss0) / nsess,
 	    (double)(rss1 - rss0) / nsess / 16.0, nsess, rss0, rss1);
-	harness_free(b->h);
+	stop_agent(b);
 	return 0;
 }
