@@ -486,6 +486,7 @@ chat_open(struct agent *a, struct client *c, uint64_t id, struct ipc_msg *m)
 
 struct child {
 	json_t		*msgs;
+	const char	*reason;	/* end_reason of the parent */
 	size_t		 acked;
 	int		 failed;
 	uint64_t	 count;
@@ -554,7 +555,7 @@ on_child_created(struct agent *a, struct pend *p, struct ipc_msg *m)
 	    xstrdup(json_string_value(json_object_get(res, "title"))) : NULL;
 	json_decref(res);
 	agent_store(a, "session.end", json_pack("{s:s,s:s}", "session_id",
-	    ch->old, "reason", "compression"), NULL, NULL, NULL);
+	    ch->old, "reason", ch->reason), NULL, NULL, NULL);
 	if (json_array_size(ch->msgs) == 0) {
 		child_finish(a, s, ch, 1);
 		return;
@@ -569,11 +570,13 @@ on_child_created(struct agent *a, struct pend *p, struct ipc_msg *m)
  * holds `msgs` (stolen). */
 static void
 child_session(struct agent *a, struct session *s, json_t *msgs,
+    const char *reason,
     void (*done)(struct agent *, struct session *, int, void *), void *arg)
 {
 	struct child	*ch = xcalloc(1, sizeof *ch);
 
 	ch->msgs = msgs;
+	ch->reason = reason;
 	ch->done = done;
 	ch->arg = arg;
 	ch->old = xstrdup(s->id);
@@ -629,7 +632,7 @@ compress_finish(struct agent *a, struct session *s, struct compress *cp,
 	free(s->summary);
 	s->summary = xstrdup(summary);
 	out = agent_compress_apply(cp->work, &cp->plan, summary);
-	child_session(a, s, out, compress_done, cp);
+	child_session(a, s, out, "compression", compress_done, cp);
 }
 
 static void
@@ -900,7 +903,7 @@ rewind_session(struct agent *a, struct client *c, uint64_t id, unsigned n,
 	kept = json_array();
 	for (i = 0; i < (size_t)at; i++)
 		json_array_append(kept, json_array_get(s->msgs, i));
-	child_session(a, s, kept, rewind_done, r);
+	child_session(a, s, kept, "rewind", rewind_done, r);
 }
 
 static void

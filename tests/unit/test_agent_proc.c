@@ -788,6 +788,136 @@ test_commands(void **state)
 	fake_stop(f);
 }
 
+/* More commands: /title, /retry, /skill, /sessions, /new, /compress. */
+static void
+test_commands_more(void **state)
+{
+	struct fake	*f = start("{\"agent\":{\"save_trajectories\":true}}");
+	const char	*sid = open_session(f);
+	uint64_t	 rid, cid;
+	json_t		*req, *msgs, *ev;
+	struct fsess	*s;
+	char		 first[64];
+
+	(void)state;
+	strlcpy(first, sid, sizeof first);
+	(void)fake_input(f, "hello");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	fake_fetch_text(f, rid, "hi");
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "done", T));
+	/* Trajectories go through the store, in Hermes's ShareGPT shape. */
+	assert_int_equal(fake_ops_count(f, "trajectory.append"), 1);
+	{
+		json_t *o = json_array_get(f->ops, json_array_size(f->ops) - 1);
+		size_t i;
+		json_array_foreach(f->ops, i, o)
+			if (strcmp(jstr(o, "op"), "trajectory.append") == 0)
+				break;
+		assert_string_equal(jstr(json_array_get(json_object_get(
+		    json_object_get(json_object_get(o, "args"), "record"),
+		    "conversations"), 1), "from"), "human");
+	}
+	cid = fake_command(f, "title", "my chat");
+	assert_true(fake_expect(f, ROLE_CLIENT, IPC_MSG_CHAT_REPLY, T));
+	assert_int_equal(f->id, cid);
+	assert_int_equal(fake_ops_count(f, "session.title"), 1);
+	/* /retry: the last user message again, in a rewound session. */
+	cid = fake_command(f, "retry", NULL);
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	req = fake_request(f);
+	msgs = json_object_get(req, "messages");
+	assert_int_equal(json_array_size(msgs), 2);
+	assert_string_equal(jstr(json_array_get(msgs, 1), "content"), "hello");
+	json_decref(req);
+	fake_fetch_text(f, rid, "hi again");
+	fake_fetch_done(f, rid, "stop");
+	ev = fake_client_event(f, "done", T);
+	assert_non_null(ev);
+	assert_string_equal(jstr(ev, "text"), "hi again");
+	/* /skill loads the skill as a user message of a new turn. */
+	cid = fake_command(f, "skill", "deploy to staging");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	req = fake_request(f);
+	msgs = json_object_get(req, "messages");
+	{
+		const char *u = jstr(json_array_get(msgs, json_array_size(msgs) - 1),
+		    "content");
+		assert_non_null(strstr(u, "invoked the \"deploy\" skill"));
+		assert_non_null(strstr(u, "run make deploy"));
+		assert_non_null(strstr(u, "to staging"));
+	}
+	json_decref(req);
+	fake_fetch_text(f, rid, "deployed");
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "done", T));
+	/* /sessions is forwarded to the store. */
+	cid = fake_command(f, "sessions", "list 5");
+	assert_true(fake_expect(f, ROLE_CLIENT, IPC_MSG_CHAT_REPLY, T));
+	assert_int_equal(f->id, cid);
+	assert_true(json_is_true(json_object_get(f->body, "ok")));
+	assert_int_equal(fake_ops_count(f, "session.list"), 1);
+	/* /compress with too little history: says so. */
+	cid = fake_command(f, "compress", NULL);
+	assert_true(fake_expect(f, ROLE_CLIENT, IPC_MSG_CHAT_REPLY, T));
+	assert_false(json_is_true(json_object_get(f->body, "ok")));
+	/* /new: a new session, the old one ended. */
+	cid = fake_command(f, "new", NULL);
+	assert_true(fake_expect(f, ROLE_TOOL, IPC_MSG_TOOL_SESSION_END, T));
+	assert_true(fake_expect(f, ROLE_TOOL, IPC_MSG_TOOL_CONTEXT, T));
+	{
+		struct ipc_buf *b = ipc_new(IPC_MSG_TOOL_CONTEXT_FILES, f->id);
+		ipc_add_str(b, "files", "[]");
+		ipc_add_str(b, "cwd", "/w");
+		fake_send(f, ROLE_TOOL, b);
+	}
+	assert_true(fake_expect(f, ROLE_CLIENT, IPC_MSG_CHAT_REPLY, T));
+	assert_int_equal(f->id, cid);
+	/* /retry continued in a child; /new ended that one. */
+	s = fake_session(f, first);
+	assert_string_equal(s->end_reason, "rewind");
+	s = &f->sess[f->nsess - 2];
+	assert_string_equal(s->parent, first);
+	assert_string_equal(s->end_reason, "new_session");
+	assert_string_not_equal(jstr(json_loads(bstr(f, "data"), 0, NULL),
+	    "session_id"), first);
+	fake_stop(f);
+}
+
+/* llm-fetch restarts mid-turn: the turn ends with an error, the agent
+ * keeps serving and the next turn works on the new connection. */
+static void
+test_fetch_restart(void **state)
+{
+	struct fake	*f = start("{}");
+	uint64_t	 rid;
+	json_t		*ev;
+
+	(void)state;
+	(void)open_session(f);
+	(void)fake_input(f, "hello");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	/* The supervisor hands over a new llm-fetch connection. */
+	ipc_rbuf_free(f->rb[ROLE_FETCH]);
+	f->fd[ROLE_FETCH] = harness_peer(f->h, ROLE_FETCH);
+	f->rb[ROLE_FETCH] = ipc_rbuf_new(ROLE_FETCH, ROLE_AGENT, 0);
+	ev = fake_client_event(f, "done", T);
+	assert_non_null(ev);
+	assert_false(json_is_true(json_object_get(ev, "ok")));
+	(void)fake_input(f, "again");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	fake_fetch_text(f, rid, "back");
+	fake_fetch_done(f, rid, "stop");
+	ev = fake_client_event(f, "done", T);
+	assert_non_null(ev);
+	assert_true(json_is_true(json_object_get(ev, "ok")));
+	fake_stop(f);
+}
+
 int
 main(void)
 {
@@ -806,6 +936,8 @@ main(void)
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_kill9_resume),
 		cmocka_unit_test(test_sandboxed),
+		cmocka_unit_test(test_commands_more),
+		cmocka_unit_test(test_fetch_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
