@@ -607,6 +607,11 @@ compress_done(struct agent *a, struct session *s, int ok, void *arg)
 	char		 note[256];
 
 	if (ok) {
+		uint64_t after = agent_tokens_text(s->system_prompt) +
+		    agent_tokens_msgs(s->msgs, 0, json_array_size(s->msgs));
+		/* Anti-thrash: a compression that saved under 10% holds off
+		 * the automatic one for a few turns. */
+		s->compress_hold = after * 10 > cp->tokens_before * 9 ? 5 : 0;
 		snprintf(note, sizeof note, "Context compressed: %zu -> %zu "
 		    "messages, ~%llu -> ~%llu tokens; continuing in session %s",
 		    cp->before, json_array_size(s->msgs),
@@ -700,6 +705,17 @@ compress_start(struct agent *a, struct session *s, const char *focus,
 		done(a, s, 0, arg);
 		return;
 	}
+	/* After a restart the last summary is still in the messages. */
+	if (s->summary == NULL) {
+		size_t i;
+		const char *t;
+		for (i = 0; i < cp->before; i++)
+			if ((t = agent_summary_text(json_array_get(s->msgs, i)))
+			    != NULL) {
+				free(s->summary);
+				s->summary = xstrdup(t);
+			}
+	}
 	cp->work = json_deep_copy(s->msgs);
 	(void)agent_prune_tool_outputs(cp->work, cp->plan.head_end,
 	    cp->plan.tail_start);
@@ -773,11 +789,13 @@ on_cmd_store(struct agent *a, struct pend *p, struct ipc_msg *m)
 				json_array_foreach(json_object_get(res,
 				    "sessions"), i, r) {
 					char *line;
+					const char *rid = json_string_value(
+					    json_object_get(r, "id"));
+					const char *rt = json_string_value(
+					    json_object_get(r, "title"));
 					xasprintf(&line, "%s  %-30s  %lld msgs\n",
-					    json_string_value(json_object_get(r,
-					    "id")) ?: "?",
-					    json_string_value(json_object_get(r,
-					    "title")) ?: "",
+					    rid != NULL ? rid : "?",
+					    rt != NULL ? rt : "",
 					    (long long)json_integer_value(
 					    json_object_get(r, "message_count")));
 					text = xreallocarray(text, len +
@@ -897,9 +915,11 @@ rewind_session(struct agent *a, struct client *c, uint64_t id, unsigned n,
 	r->c = c;
 	r->id = id;
 	r->n = n;
-	if (retry)
-		r->retry = xstrdup(json_string_value(json_object_get(
-		    json_array_get(s->msgs, (size_t)at), "content")) ?: "");
+	if (retry) {
+		const char *u = json_string_value(json_object_get(
+		    json_array_get(s->msgs, (size_t)at), "content"));
+		r->retry = xstrdup(u != NULL ? u : "");
+	}
 	kept = json_array();
 	for (i = 0; i < (size_t)at; i++)
 		json_array_append(kept, json_array_get(s->msgs, i));
@@ -1171,8 +1191,10 @@ on_skill_loaded(struct agent *a, struct pend *p, struct ipc_msg *m)
 	    NULL) : json_incref(res);
 	content = json_string_value(json_object_get(tool, "content"));
 	if (content == NULL || json_is_false(json_object_get(tool, "success"))) {
-		agent_reply(x->c, x->id, 0, json_string_value(json_object_get(
-		    tool, "error")) ?: "no such skill", NULL);
+		const char *e = json_string_value(json_object_get(tool,
+		    "error"));
+		agent_reply(x->c, x->id, 0, e != NULL ? e : "no such skill",
+		    NULL);
 	} else {
 		name = x->arg;
 		rest = strchr(name, ' ');

@@ -432,8 +432,13 @@ agent_summary_request(const json_t *msgs, size_t from, size_t to,
 	size_t	 len = 0, i;
 	json_t	*req;
 
-	for (i = from; i < to && i < json_array_size(msgs); i++)
+	for (i = from; i < to && i < json_array_size(msgs); i++) {
+		/* An earlier summary comes in as `prev`, not as a turn. */
+		if (prev != NULL && agent_summary_text(json_array_get(msgs, i))
+		    != NULL)
+			continue;
 		append_transcript(&tr, &len, json_array_get(msgs, i));
+	}
 	xasprintf(&user, "%s%s%s%s%s"
 	    "Write the summary in at most %llu tokens.\n\n%s\n%s",
 	    prev != NULL ? "PREVIOUS SUMMARY (update it with the new turns; "

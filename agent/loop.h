@@ -141,6 +141,7 @@ struct session {
 	char			*summary;	/* last compaction summary */
 	uint64_t		 summary_fail_until;
 	char			*personality_next;
+	unsigned		 compress_hold;	/* turns without auto compression */
 	int			 opening;	/* prompt inputs outstanding */
 	int			 reviewing;
 	struct session		*hnext_id;	/* hash chains */

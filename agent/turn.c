@@ -394,7 +394,9 @@ proceed(struct agent *a, struct session *s)
 		turn_end(a, s, 0, "interrupted", "interrupted");
 		return;
 	}
-	if (a->cfg.compression_on &&
+	if (t->iter == 0 && t->overflow_retry == 0 && s->compress_hold > 0)
+		s->compress_hold--;
+	if (a->cfg.compression_on && s->compress_hold == 0 &&
 	    prompt_estimate(s) >= agent_compress_threshold(&a->cfg,
 	    s->model ? s->model : a->cfg.model)) {
 		t->state = T_COMPRESS;

@@ -207,6 +207,13 @@ test_summary_request(void **state)
 	assert_non_null(strstr(u, "NEW TURNS TO INCORPORATE"));
 	assert_non_null(strstr(u, "Focus the summary on: tests"));
 	json_decref(req);
+	/* An earlier summary in the middle is not summarised again. */
+	json_object_set_new(json_array_get(msgs, 4), "content",
+	    json_string(AGENT_SUMMARY_PREFIX "## Goal\nold"));
+	req = agent_summary_request(msgs, 3, 12, "## Goal\nold", NULL, 2000);
+	u = content(req, 1);
+	assert_null(strstr(u, "[CONTEXT COMPACTION"));
+	json_decref(req);
 	assert_int_equal(agent_summary_budget(NULL, "claude", 1000), 2000);
 	assert_int_equal(agent_summary_budget(NULL, "claude", 500000), 10000);
 	json_decref(msgs);

@@ -918,6 +918,72 @@ test_fetch_restart(void **state)
 	fake_stop(f);
 }
 
+/* clarify: the question goes to the user; the next input answers it. */
+static void
+test_clarify(void **state)
+{
+	struct fake	*f = start("{}");
+	uint64_t	 rid;
+	json_t		*ev, *req, *msgs, *res;
+
+	(void)state;
+	(void)open_session(f);
+	(void)fake_input(f, "set things up");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	fake_fetch_call(f, rid, "q1", "clarify", "{\"question\":\"Which "
+	    "database?\",\"choices\":[\"sqlite\",\"postgres\"]}");
+	fake_fetch_done(f, rid, "tool_calls");
+	ev = fake_client_event(f, "clarify", T);
+	assert_non_null(ev);
+	assert_string_equal(jstr(ev, "text"), "Which database?");
+	assert_string_equal(jstr(ev, "data"), "[\"sqlite\",\"postgres\"]");
+	(void)fake_input(f, "sqlite");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	req = fake_request(f);
+	msgs = json_object_get(req, "messages");
+	res = json_loads(jstr(json_array_get(msgs, json_array_size(msgs) - 1),
+	    "content"), 0, NULL);
+	assert_string_equal(jstr(res, "user_response"), "sqlite");
+	json_decref(res);
+	json_decref(req);
+	fake_fetch_text(f, rid, "Using sqlite.");
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "done", T));
+	fake_stop(f);
+}
+
+/* A background process finished (TOOL_NOTIFY): its note starts a turn. */
+static void
+test_tool_notify(void **state)
+{
+	struct fake	*f = start("{}");
+	const char	*sid = open_session(f);
+	struct ipc_buf	*b;
+	json_t		*req, *msgs;
+	uint64_t	 rid;
+
+	(void)state;
+	b = ipc_new(IPC_MSG_TOOL_NOTIFY, 0);
+	ipc_add_str(b, "session", sid);
+	ipc_add_str(b, "process_id", "proc_1");
+	ipc_add_i64(b, "exit_code", 0);
+	ipc_add_str(b, "text", "[Background process proc_1 finished: exit 0]");
+	fake_send(f, ROLE_TOOL, b);
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	req = fake_request(f);
+	msgs = json_object_get(req, "messages");
+	assert_non_null(strstr(jstr(json_array_get(msgs, 1), "content"),
+	    "proc_1 finished"));
+	json_decref(req);
+	fake_fetch_text(f, rid, "The build finished.");
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "done", T));
+	fake_stop(f);
+}
+
 int
 main(void)
 {
@@ -938,6 +1004,8 @@ main(void)
 		cmocka_unit_test(test_sandboxed),
 		cmocka_unit_test(test_commands_more),
 		cmocka_unit_test(test_fetch_restart),
+		cmocka_unit_test(test_clarify),
+		cmocka_unit_test(test_tool_notify),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
