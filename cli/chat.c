@@ -1224,11 +1224,21 @@ read_message(struct cli_chat *c, int *interrupted)
 			break;
 		c->prompt = "... ";
 	}
-	if (len > 0) {
+	if (len > 0)
 		history(c->hist, &ev, H_ENTER, msg);
-		(void)history(c->hist, &ev, H_SAVE, c->histfile);
-	}
 	return msg;
+}
+
+/* After the turn, not before it: rewriting the file costs more than the
+ * round trip of an instant answer. Private (0600): people paste keys. */
+static void
+save_history(struct cli_chat *c)
+{
+	HistEvent	 ev;
+	mode_t		 old = umask(077);
+
+	(void)history(c->hist, &ev, H_SAVE, c->histfile);
+	umask(old);
 }
 
 static int
@@ -1265,6 +1275,7 @@ interactive_loop(struct cli_chat *c)
 		else
 			r = handle_line(c, msg);
 		free(msg);
+		save_history(c);
 		if (r == CLI_EXIT_DAEMON || (r == CLI_EXIT_INTERRUPTED &&
 		    sigints >= 2))
 			return r;

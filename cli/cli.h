@@ -15,7 +15,9 @@
 
 #define CLI_CONNECT_WAIT_MS	5000	/* waiting for an on-demand hermesd */
 #define CLI_REPLY_WAIT_MS	30000	/* a supervisor or command reply */
-#define CLI_PASTE_MS		15	/* input arriving this fast is a paste */
+#define CLI_PASTE_MS		0	/* input already waiting after a newline
+					 * is a paste (terminals write a paste
+					 * at once; waiting would delay Enter) */
 #define CLI_MAX_INPUT		(256 * 1024)	/* one chat message */
 #define CLI_MAX_SKILLS		512	/* skill names offered for completion */
 #define CLI_SUMMARY_MAX		60	/* tool argument summary, characters */

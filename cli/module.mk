@@ -13,10 +13,9 @@ $(addprefix $(B)/tests/,$(CLI_TESTS)): $(B)/tests/%: \
 	    $(B)/tests/unit/%.o $(call objs,$(CLI_SRCS)) $(LIBIPC)
 	$(LINK) $(call libs,$(CLI_PKGS) cmocka)
 
-# A bare client for bench/bench_cli.sh: exec + connect + hello + one
-# frame, the floor hermes is measured against.
-BENCHES		+= $(B)/bench/bench_cli_floor
-$(B)/bench/bench_cli_floor: $(call objs,bench/bench_cli_floor.c) $(LIBIPC)
+# The measuring tool of bench/bench_cli.sh (bare main, bare client, pty).
+TEST_PROGS	+= $(B)/bench/bench_cli_helper
+$(B)/bench/bench_cli_helper: $(call objs,bench/bench_cli_helper.c) $(LIBIPC)
 	$(LINK) $(call libs,msgpack)
 BENCH_SCRIPTS	+= bench/bench_cli.sh
 

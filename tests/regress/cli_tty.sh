@@ -37,6 +37,12 @@ t_type 'second'; t_keys Enter
 t_wait '^echo: first$'
 t_screen | grep -q '^second$' || h_fail "the second line was not part of the message"
 
+# A paste: several lines arriving at once are one message.
+t_type "$(printf 'pasted one\npasted two')"; t_keys Enter
+t_wait '^echo: pasted one$'
+t_screen | grep -q '^pasted two$' || h_fail "the pasted lines were split"
+t_screen | grep -q '^echo: pasted two' && h_fail "the paste became two messages"
+
 # Reasoning hidden by default, shown after /reasoning show.
 t_type "reason one"; t_keys Enter
 t_wait '^answer$'
