@@ -1357,10 +1357,7 @@ cli_chat_run(struct cli_args *a)
 	c.interactive = a->query == NULL && isatty(STDIN_FILENO);
 	c.show_reasoning = config_show_reasoning(c.home);
 	c.nskills = cli_skills_scan(c.home, &c.skills, &c.skill_paths);
-	if (setup_signals() == -1) {
-		fprintf(stderr, "hermes: signals: %s\n", strerror(errno));
-		return CLI_EXIT_ERROR;
-	}
+	/* Until the session is open, Ctrl+C just ends the program. */
 	if ((r = cli_connect(&c.conn, "chat", 1, err, sizeof(err))) !=
 	    CLI_EXIT_OK) {
 		fprintf(stderr, "hermes: %s\n", err);
@@ -1370,6 +1367,11 @@ cli_chat_run(struct cli_args *a)
 	cli_conn_to_agent(&c.conn);
 	if ((r = open_session(&c)) != CLI_EXIT_OK)
 		goto out;
+	if (setup_signals() == -1) {
+		fprintf(stderr, "hermes: signals: %s\n", strerror(errno));
+		r = CLI_EXIT_ERROR;
+		goto out;
+	}
 	if (a->query != NULL) {
 		r = handle_line(&c, a->query);
 		goto out;

@@ -4,7 +4,7 @@
 # cli_data/e2e.json). Through tmux: completion, streaming, a terminal tool
 # call that needs approval (asked inline), Ctrl+C stopping a streaming
 # answer; without a terminal: one-shot answers and exit codes.
-. "$(dirname "$0")/cli_lib.sh"
+. "$(dirname "$0")/cli_lib.inc"
 cli_start_real "$TOP/tests/regress/cli_data/e2e.json"
 H=$BIN/hermes
 mkdir -p "$HERMES_WORKSPACE/scratch-dir"

@@ -3,7 +3,7 @@
 # codes, plain output (no escape codes), piped chat, the subcommands that
 # talk to hermesd (status, doctor, sessions, stop), start on demand, a
 # refused protocol version, and config get/set keeping unknown keys.
-. "$(dirname "$0")/cli_lib.sh"
+. "$(dirname "$0")/cli_lib.inc"
 cli_start_fake
 H=$BIN/hermes
 ESC=$(printf '\033')

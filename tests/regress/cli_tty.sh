@@ -4,7 +4,7 @@
 # slash commands and skill names, streaming, multiline input, reasoning
 # toggle, tool lines, the approval prompt, Ctrl+C stopping a turn and a
 # second Ctrl+C leaving, model escapes defused, history.
-. "$(dirname "$0")/cli_lib.sh"
+. "$(dirname "$0")/cli_lib.inc"
 cli_start_fake
 mkdir -p "$HERMES_HOME/skills/research/arxiv-search"
 printf -- '---\nname: arxiv-search\ndescription: find papers\n---\nbody\n' \
