@@ -305,14 +305,17 @@ static void
 start_agent(struct bench *b)
 {
 	char		 home[] = "/tmp/bench-agent-XXXXXX";
-	const char	*bin = getenv("AGENT_BIN");
+	const char	*bin = getenv("AGENT_BIN"), *bdir = getenv("B");
+	char		 path[512];
 	struct ipc_buf	*m;
 	int		 sv[2];
 	size_t		 k;
 
+	snprintf(path, sizeof path, "%s/hermes-agent", bdir != NULL &&
+	    *bdir != '\0' ? bdir : "build");
 	if (mkdtemp(home) == NULL)
 		fatal("mkdtemp");
-	b->h = harness_spawn(bin ? bin : "build/hermes-agent", ROLE_AGENT, home,
+	b->h = harness_spawn(bin ? bin : path, ROLE_AGENT, home,
 	    "{\"memory\":{\"nudge_interval\":0},\"skills\":"
 	    "{\"creation_nudge_interval\":0}}", NULL, 0);
 	(void)rmdir(home);

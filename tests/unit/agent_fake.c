@@ -1,6 +1,8 @@
 /* The agent's peers, played in-process (see agent_fake.h). */
 #include <sys/socket.h>
 
+#include <poll.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +24,16 @@ spawn(struct fake *f, const char *config_json)
 	char		 home[] = "/tmp/agent-test-XXXXXX";
 	int		 sv[2];
 	size_t		 i;
-	const char	*bin = getenv("AGENT_BIN");
+	const char	*bin = getenv("AGENT_BIN"), *bdir = getenv("B");
+	char		 path[512];
 
+	/* The binary of this build: $AGENT_BIN, else $B/hermes-agent. */
+	snprintf(path, sizeof path, "%s/hermes-agent", bdir != NULL &&
+	    *bdir != '\0' ? bdir : "build");
 	if (mkdtemp(home) == NULL)
 		return -1;
-	f->h = harness_spawn(bin != NULL ? bin : "build/hermes-agent",
-	    ROLE_AGENT, home, config_json, NULL, 0);
+	f->h = harness_spawn(bin != NULL ? bin : path, ROLE_AGENT, home,
+	    config_json, NULL, 0);
 	(void)rmdir(home);
 	if (f->h == NULL)
 		return -1;
@@ -98,6 +104,20 @@ fake_stop(struct fake *f)
 
 	if (f == NULL)
 		return;
+	/* A clean SHUTDOWN first, so sanitizer builds check the agent's
+	 * heap at exit; then SIGKILL whatever is left (by pid). */
+	{
+		struct ipc_buf *b = ipc_new(IPC_MSG_SHUTDOWN, 0);
+		if (ipc_send_fd(f->sup_fd, b) == 0) {
+			char buf[4096];
+			uint64_t end = now_ms() + 2000;
+			struct pollfd pfd = { f->sup_fd, POLLIN, 0 };
+			while (now_ms() < end && poll(&pfd, 1, 100) >= 0 &&
+			    (!(pfd.revents & (POLLIN | POLLHUP)) ||
+			    read(f->sup_fd, buf, sizeof buf) > 0))
+				;
+		}
+	}
 	harness_free(f->h);
 	for (i = 0; i < ROLE_MAX; i++)
 		if (f->rb[i] != NULL)

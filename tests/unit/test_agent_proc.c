@@ -882,8 +882,11 @@ test_commands_more(void **state)
 	s = &f->sess[f->nsess - 2];
 	assert_string_equal(s->parent, first);
 	assert_string_equal(s->end_reason, "new_session");
-	assert_string_not_equal(jstr(json_loads(bstr(f, "data"), 0, NULL),
-	    "session_id"), first);
+	{
+		json_t *d = json_loads(bstr(f, "data"), 0, NULL);
+		assert_string_not_equal(jstr(d, "session_id"), first);
+		json_decref(d);
+	}
 	fake_stop(f);
 }
 
@@ -984,6 +987,48 @@ test_tool_notify(void **state)
 	fake_stop(f);
 }
 
+/* Idle sessions drop their messages (64 stay warm) and reload them from
+ * the store when used again. */
+static void
+test_idle_eviction(void **state)
+{
+	struct fake	*f = start("{\"memory\":{\"nudge_interval\":0}}");
+	char		 first[64];
+	uint64_t	 rid;
+	json_t		*req, *msgs;
+	int		 i;
+
+	(void)state;
+	strlcpy(first, open_session(f), sizeof first);
+	(void)fake_input(f, "remember the number 42");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	fake_fetch_text(f, rid, "ok, 42");
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "done", T));
+	for (i = 0; i < 70; i++)
+		(void)open_session(f);
+	assert_int_equal(fake_ops_count(f, "session.load"), 0);
+	(void)fake_open(f, first);
+	assert_true(fake_expect(f, ROLE_CLIENT, IPC_MSG_CHAT_OPENED, T));
+	assert_string_equal(bstr(f, "session_id"), first);
+	(void)fake_input(f, "which number?");
+	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
+	rid = f->id;
+	assert_int_equal(fake_ops_count(f, "session.load"), 1);
+	req = fake_request(f);
+	msgs = json_object_get(req, "messages");
+	assert_int_equal(json_array_size(msgs), 4);
+	assert_string_equal(jstr(json_array_get(msgs, 2), "content"), "ok, 42");
+	assert_string_equal(jstr(json_array_get(msgs, 0), "content"),
+	    fake_session(f, first)->prompt);
+	json_decref(req);
+	fake_fetch_text(f, rid, "42");
+	fake_fetch_done(f, rid, "stop");
+	assert_non_null(fake_client_event(f, "done", T));
+	fake_stop(f);
+}
+
 int
 main(void)
 {
@@ -1006,6 +1051,7 @@ main(void)
 		cmocka_unit_test(test_fetch_restart),
 		cmocka_unit_test(test_clarify),
 		cmocka_unit_test(test_tool_notify),
+		cmocka_unit_test(test_idle_eviction),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
