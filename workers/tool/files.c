@@ -536,6 +536,52 @@ similar_files(const struct tool_fs *fs, const char *rel)
 	return arr;
 }
 
+/* Append "N|line" (cut at TOOL_READ_MAX_LINE_LEN chars) unless it would
+ * pass the character budget. */
+static void
+emit_line(struct tool_sb *content, size_t *content_chars, struct tool_sb *cur,
+    long long lineno, size_t budget, int *over, size_t *kept)
+{
+	struct tool_sb	 one = { 0 };
+	const char	*ln = cur->s ? cur->s : "";
+	size_t		 ll = cur->len, lc, oc;
+
+	if (ll > 0 && ln[ll - 1] == '\r')
+		ll--;
+	lc = tool_utf8_chars(ln, ll);
+	{
+		char num[32];
+		int nn = snprintf(num, sizeof(num), "%lld|", lineno);
+		tool_sb_add(&one, num, (size_t)nn);
+	}
+	if (lc > TOOL_READ_MAX_LINE_LEN) {
+		size_t bl = 0, k = 0;
+		while (bl < ll) {
+			if (((unsigned char)ln[bl] & 0xc0) != 0x80 &&
+			    ++k > TOOL_READ_MAX_LINE_LEN)
+				break;
+			bl++;
+		}
+		tool_sb_add(&one, ln, bl);
+		tool_sb_adds(&one, "... [truncated]");
+	} else
+		tool_sb_add(&one, ln, ll);
+	oc = tool_utf8_chars(one.s, one.len);
+	if (*content_chars + oc + (content->len ? 1 : 0) > budget && *kept > 0)
+		*over = 1;
+	else {
+		if (content->len) {
+			tool_sb_addc(content, '\n');
+			(*content_chars)++;
+		}
+		tool_sb_add(content, one.s, one.len);
+		*content_chars += oc;
+		(*kept)++;
+	}
+	tool_sb_free(&one);
+	cur->len = 0;
+}
+
 char *
 tool_read_file(const struct tool_fs *fs, const char *cwd, const char *args_json)
 {
@@ -546,7 +592,7 @@ tool_read_file(const struct tool_fs *fs, const char *cwd, const char *args_json)
 	json_t		*a, *o;
 	long long	 offset, limit, lineno = 1, end, total = 0;
 	ssize_t		 r;
-	size_t		 i, kept_lines = 0, first_chunk = 1;
+	size_t		 kept_lines = 0, first_chunk = 1, content_chars = 0;
 	int		 fd, binary_checked = 0, over_budget = 0;
 	char		 last = '\n';
 
@@ -627,67 +673,39 @@ tool_read_file(const struct tool_fs *fs, const char *cwd, const char *args_json)
 				s = 3;
 			first_chunk = 0;
 		}
-		for (i = s; i < (size_t)r; i++) {
-			char c = buf[i];
-			if (lineno >= offset && lineno <= end && !over_budget) {
-				if (c == '\n') {
-					char *ln = cur.s ? cur.s : "";
-					size_t ll = cur.len;
-					if (ll > 0 && ln[ll - 1] == '\r')
-						ll--;
-					size_t lc = tool_utf8_chars(ln, ll);
-					struct tool_sb one = { 0 };
-					tool_sb_printf(&one, "%lld|", lineno);
-					if (lc > TOOL_READ_MAX_LINE_LEN) {
-						size_t bl = 0, k = 0;
-						while (bl < ll && k <= TOOL_READ_MAX_LINE_LEN) {
-							if (((unsigned char)ln[bl] & 0xc0) != 0x80)
-								k++;
-							if (k > TOOL_READ_MAX_LINE_LEN)
-								break;
-							bl++;
-						}
-						tool_sb_add(&one, ln, bl);
-						tool_sb_adds(&one, "... [truncated]");
-					} else
-						tool_sb_add(&one, ln, ll);
-					if (tool_utf8_chars(content.s ? content.s : "",
-					    content.len) + tool_utf8_chars(one.s,
-					    one.len) + 1 > fs->read_max_chars &&
-					    kept_lines > 0)
-						over_budget = 1;
-					else {
-						if (content.len)
-							tool_sb_addc(&content, '\n');
-						tool_sb_add(&content, one.s, one.len);
-						kept_lines++;
-					}
-					tool_sb_free(&one);
-					cur.len = 0;
-				} else if (cur.len < 4 * TOOL_READ_MAX_LINE_LEN + 64)
-					tool_sb_addc(&cur, c);
-			}
-			if (c == '\n') {
+		{
+			const char *q = buf + s, *e = buf + r, *nl;
+			while (q < e) {
+				nl = memchr(q, '\n', (size_t)(e - q));
+				size_t seg = nl ? (size_t)(nl - q) : (size_t)(e - q);
+				if (lineno >= offset && lineno <= end &&
+				    !over_budget) {
+					size_t room = 4 * TOOL_READ_MAX_LINE_LEN + 64;
+					room = cur.len < room ? room - cur.len : 0;
+					tool_sb_add(&cur, q, seg < room ? seg : room);
+					if (nl != NULL)
+						emit_line(&content, &content_chars, &cur,
+						    lineno, fs->read_max_chars,
+						    &over_budget, &kept_lines);
+				}
+				if (nl == NULL) {
+					last = e[-1];
+					break;
+				}
 				lineno++;
 				total++;
+				last = '\n';
+				q = nl + 1;
 			}
-			last = c;
 		}
 	}
 	close(fd);
 	/* A last line without a newline. */
 	if (last != '\n') {
 		if (lineno >= offset && lineno <= end && !over_budget &&
-		    (cur.len > 0)) {
-			struct tool_sb one = { 0 };
-			tool_sb_printf(&one, "%lld|", lineno);
-			tool_sb_add(&one, cur.s, cur.len);
-			if (content.len)
-				tool_sb_addc(&content, '\n');
-			tool_sb_add(&content, one.s, one.len);
-			tool_sb_free(&one);
-			kept_lines++;
-		}
+		    cur.len > 0)
+			emit_line(&content, &content_chars, &cur, lineno,
+			    fs->read_max_chars, &over_budget, &kept_lines);
 		total++;	/* wc -l would not count it; lines the model sees */
 	}
 	tool_sb_free(&cur);

@@ -46,6 +46,11 @@ tool_sb_adds(struct tool_sb *sb, const char *s)
 void
 tool_sb_addc(struct tool_sb *sb, char c)
 {
+	if (sb->len + 2 <= sb->cap) {
+		sb->s[sb->len++] = c;
+		sb->s[sb->len] = '\0';
+		return;
+	}
 	tool_sb_add(sb, &c, 1);
 }
 
@@ -137,18 +142,23 @@ tool_utf8_sanitize(const char *s, size_t n, size_t *outlen)
 {
 	struct tool_sb	 sb = { 0 };
 	const unsigned char *u = (const unsigned char *)s;
-	size_t		 i = 0, k;
+	size_t		 i = 0, k, run = 0;
 
 	while (i < n) {
-		k = utf8_valid(u + i, n - i);
-		if (k == 0) {
-			tool_sb_add(&sb, "\xef\xbf\xbd", 3);
+		if (u[i] < 0x80) {
 			i++;
-		} else {
-			tool_sb_add(&sb, s + i, k);
-			i += k;
+			continue;
 		}
+		k = utf8_valid(u + i, n - i);
+		if (k > 0) {
+			i += k;
+			continue;
+		}
+		tool_sb_add(&sb, s + run, i - run);
+		tool_sb_add(&sb, "\xef\xbf\xbd", 3);
+		run = ++i;
 	}
+	tool_sb_add(&sb, s + run, n - run);
 	if (outlen)
 		*outlen = sb.len;
 	return tool_sb_take(&sb);
@@ -607,48 +617,61 @@ mask_token(struct tool_sb *sb, const char *t, size_t n)
 	tool_sb_add(sb, t + n - 4, 4);
 }
 
-/* One pass: known prefixes at a token boundary. */
+/* One pass: known prefixes at a token boundary. Plain spans are copied
+ * in bulk. */
 static char *
 redact_prefixes(const char *s)
 {
+	static unsigned char first[256];
+	static int	 first_init;
 	struct tool_sb	 sb = { 0 };
-	size_t		 i = 0, n = strlen(s), r, pl, k;
+	size_t		 i = 0, n = strlen(s), r, pl, k, copied = 0;
 
-	while (i < n) {
-		int done = 0;
-		if (i == 0 || !tokch((unsigned char)s[i - 1])) {
-			for (r = 0; r < nitems(prefix_rules); r++) {
-				const struct prefix_rule *pr = &prefix_rules[r];
-				pl = strlen(pr->prefix);
-				if (strncmp(s + i, pr->prefix, pl) != 0)
-					continue;
-				if (strcmp(pr->prefix, "xapp-") == 0) {
-					/* xapp-<digits>-<body> */
-					k = i + pl;
-					while (k < n && isdigit((unsigned char)s[k]))
-						k++;
-					if (k == i + pl || k >= n || s[k] != '-')
-						continue;
-					pl = k + 1 - i;
-				}
-				k = i + pl;
-				while (k < n && in_cs(pr->cs, (unsigned char)s[k]))
-					k++;
-				if (k - (i + pl) < pr->min)
-					continue;
-				if (pr->cs == CS_UPPER_NUM && k - (i + pl) != 16)
-					continue;
-				if (k < n && tokch((unsigned char)s[k]))
-					continue;
-				mask_token(&sb, s + i, k - i);
-				i = k;
-				done = 1;
-				break;
-			}
-		}
-		if (!done)
-			tool_sb_addc(&sb, s[i++]);
+	if (!first_init) {
+		for (r = 0; r < nitems(prefix_rules); r++)
+			first[(unsigned char)prefix_rules[r].prefix[0]] = 1;
+		first_init = 1;
 	}
+	while (i < n) {
+		if (!first[(unsigned char)s[i]] ||
+		    (i > 0 && tokch((unsigned char)s[i - 1]))) {
+			i++;
+			continue;
+		}
+		for (r = 0; r < nitems(prefix_rules); r++) {
+			const struct prefix_rule *pr = &prefix_rules[r];
+			if (pr->prefix[0] != s[i])
+				continue;
+			pl = strlen(pr->prefix);
+			if (strncmp(s + i, pr->prefix, pl) != 0)
+				continue;
+			if (strcmp(pr->prefix, "xapp-") == 0) {
+				/* xapp-<digits>-<body> */
+				k = i + pl;
+				while (k < n && isdigit((unsigned char)s[k]))
+					k++;
+				if (k == i + pl || k >= n || s[k] != '-')
+					continue;
+				pl = k + 1 - i;
+			}
+			k = i + pl;
+			while (k < n && in_cs(pr->cs, (unsigned char)s[k]))
+				k++;
+			if (k - (i + pl) < pr->min)
+				continue;
+			if (pr->cs == CS_UPPER_NUM && k - (i + pl) != 16)
+				continue;
+			if (k < n && tokch((unsigned char)s[k]))
+				continue;
+			tool_sb_add(&sb, s + copied, i - copied);
+			mask_token(&sb, s + i, k - i);
+			i = copied = k;
+			break;
+		}
+		if (r == nitems(prefix_rules))
+			i++;
+	}
+	tool_sb_add(&sb, s + copied, n - copied);
 	return tool_sb_take(&sb);
 }
 
@@ -672,6 +695,11 @@ redact_headers(const char *s)
 	while (i < n) {
 		size_t hl = 0;
 		int auth = 0;
+		int lc = tolower((unsigned char)s[i]);
+		if (lc != 'p' && lc != 'a' && lc != 'x') {
+			tool_sb_addc(&sb, s[i++]);
+			continue;
+		}
 		if (ci_prefix(s + i, "proxy-authorization:"))
 			hl = 20, auth = 1;
 		else if (ci_prefix(s + i, "authorization:"))
@@ -940,20 +968,32 @@ redact_env_assign(const char *s)
 char *
 tool_redact(const char *in, int env_dump)
 {
-	char	*(*const passes[])(const char *) = { redact_prefixes,
-	    redact_headers, redact_telegram, redact_private_keys,
-	    redact_url_passwords, redact_jwt };
+	/* Each pass with the substring that gates it (as Hermes gates its
+	 * regexes), so plain text costs a few scans. */
+	static const struct {
+		char		*(*fn)(const char *);
+		const char	*gate;
+	} passes[] = {
+		{ redact_prefixes, NULL },
+		{ redact_headers, ":" },
+		{ redact_telegram, ":" },
+		{ redact_private_keys, "-----BEGIN" },
+		{ redact_url_passwords, "://" },
+		{ redact_jwt, "eyJ" },
+	};
 	char	*cur, *next;
 	size_t	 p;
 
 	cur = xstrdup(in);
-	if (env_dump) {
+	if (env_dump && strchr(cur, '=') != NULL) {
 		next = redact_env_assign(cur);
 		free(cur);
 		cur = next;
 	}
 	for (p = 0; p < nitems(passes); p++) {
-		next = passes[p](cur);
+		if (passes[p].gate != NULL && strstr(cur, passes[p].gate) == NULL)
+			continue;
+		next = passes[p].fn(cur);
 		free(cur);
 		cur = next;
 	}
