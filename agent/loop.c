@@ -389,6 +389,15 @@ agent_client_free(struct agent *a, struct client *c)
 				if (s->turn->queued_c == c)
 					s->turn->queued_c = NULL;
 			}
+	/* A CLI session ends with its client: the tool runner forgets its
+	 * approvals and cwd and stops its background processes. (Gateway
+	 * sessions, routed by key, outlive their connection.) */
+	if (c->s != NULL && c->s->id != NULL && c->s->turn == NULL &&
+	    strncmp(c->s->key, "cli:", 4) == 0 && a->send != NULL) {
+		struct ipc_buf *b = ipc_new(IPC_MSG_TOOL_SESSION_END, 0);
+		ipc_add_str(b, "session", c->s->id);
+		(void)a->send(a, ROLE_TOOL, b);
+	}
 	if (c->peer != NULL)
 		ipc_peer_free(c->peer);
 	free(c->platform);

@@ -1029,6 +1029,49 @@ test_idle_eviction(void **state)
 	fake_stop(f);
 }
 
+/* Gateway chats are routed by session_key: the first open creates the
+ * session and records the route, the next one continues it. */
+static void
+test_session_key_route(void **state)
+{
+	struct fake	*f = start("{}");
+	struct ipc_buf	*b;
+	char		 sid[64];
+	size_t		 i, sets = 0;
+	json_t		*o;
+
+	(void)state;
+	b = ipc_new(IPC_MSG_CHAT_OPEN, 1);
+	ipc_add_str(b, "session_key", "agent:main:telegram:dm:42");
+	ipc_add_str(b, "platform", "telegram");
+	fake_send(f, ROLE_CLIENT, b);
+	assert_true(fake_expect(f, ROLE_TOOL, IPC_MSG_TOOL_CONTEXT, T));
+	b = ipc_new(IPC_MSG_TOOL_CONTEXT_FILES, f->id);
+	ipc_add_str(b, "files", "[]");
+	ipc_add_str(b, "cwd", "/w");
+	fake_send(f, ROLE_TOOL, b);
+	assert_true(fake_expect(f, ROLE_CLIENT, IPC_MSG_CHAT_OPENED, T));
+	strlcpy(sid, bstr(f, "session_id"), sizeof sid);
+	assert_false(json_is_true(json_object_get(f->body, "resumed")));
+	assert_string_equal(fake_session(f, sid)->key, "agent:main:telegram:dm:42");
+	assert_non_null(strstr(fake_session(f, sid)->prompt, "Telegram"));
+	/* The store now knows the route. */
+	f->route_hit = 1;
+	b = ipc_new(IPC_MSG_CHAT_OPEN, 2);
+	ipc_add_str(b, "session_key", "agent:main:telegram:dm:42");
+	ipc_add_str(b, "platform", "telegram");
+	fake_send(f, ROLE_CLIENT, b);
+	assert_true(fake_expect(f, ROLE_CLIENT, IPC_MSG_CHAT_OPENED, T));
+	assert_string_equal(bstr(f, "session_id"), sid);
+	assert_true(json_is_true(json_object_get(f->body, "resumed")));
+	json_array_foreach(f->ops, i, o)
+		if (strcmp(jstr(o, "op"), "session.route") == 0 &&
+		    json_object_get(json_object_get(o, "args"), "session_id"))
+			sets++;
+	assert_true(sets >= 1);
+	fake_stop(f);
+}
+
 int
 main(void)
 {
@@ -1052,6 +1095,7 @@ main(void)
 		cmocka_unit_test(test_clarify),
 		cmocka_unit_test(test_tool_notify),
 		cmocka_unit_test(test_idle_eviction),
+		cmocka_unit_test(test_session_key_route),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
