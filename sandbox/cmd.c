@@ -230,9 +230,8 @@ set_limits(int efd, const struct sbx_cmd_limits *l)
 	set_limit(efd, RLIMIT_NPROC, l->nproc, "nproc");
 	set_limit(efd, RLIMIT_FSIZE, l->fsize_bytes, "fsize");
 	set_limit(efd, RLIMIT_NOFILE, l->nofile, "nofile");
-	set_limit(efd, RLIMIT_CORE, 0, "core");
 	{
-		struct rlimit rl = { 0, 0 };
+		struct rlimit rl = { 0, 0 };	/* no core files */
 
 		if (setrlimit(RLIMIT_CORE, &rl) == -1)
 			fail(efd, "setrlimit core");

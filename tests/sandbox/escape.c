@@ -37,6 +37,9 @@
 #include <unistd.h>
 
 #include "ipc/util.h"
+#include <seccomp.h>
+
+#include "sandbox/cmd.h"
 #include "sandbox/sandbox.h"
 #include "tests/sandbox/escape.h"
 
@@ -594,6 +597,81 @@ child_text(enum sbx_profile prof, int debug, int what, char *out,
 	return 0;
 }
 
+/*
+ * Simulate an older kernel in a child (landlock_create_ruleset ->
+ * ENOSYS, user namespaces -> EPERM) and check that sandbox.require
+ * fails closed while the default degrades and says so.
+ */
+#define NO_LANDLOCK	1
+#define NO_USERNS	2
+
+static int
+degraded(enum sbx_profile prof, int require, int block, char *out,
+    size_t len)
+{
+	struct sbx_ctx	 ctx = { E.home, E.ws, require, 0 };
+	scmp_filter_ctx	 f;
+	ssize_t		 n;
+	size_t		 got = 0;
+	pid_t		 pid;
+	int		 p[2], st;
+
+	if (pipe(p) == -1)
+		fatal("pipe");
+	fflush(NULL);
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid == 0) {
+		close(p[0]);
+		(void)dup2(p[1], STDERR_FILENO);
+		if ((f = seccomp_init(SCMP_ACT_ALLOW)) == NULL)
+			_exit(2);
+		if (((block & NO_LANDLOCK) && seccomp_rule_add(f,
+		    SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(landlock_create_ruleset),
+		    0) != 0) || ((block & NO_USERNS) && (seccomp_rule_add(f,
+		    SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 0) != 0 ||
+		    seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone),
+		    1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER,
+		    CLONE_NEWUSER)) != 0)) || seccomp_load(f) != 0)
+			_exit(2);
+		if (prof == SBX_TOOL_CMD) {
+			char *const argv[] = { "/bin/true", NULL };
+			struct sbx_cmd c;
+			struct sbx_cmd_info info;
+			struct sbx_cmd_limits l = SBX_CMD_LIMITS_DEFAULT;
+			pid_t cp;
+
+			memset(&c, 0, sizeof c);
+			c.argv = argv;
+			c.workspace = E.ws;
+			c.require = require;
+			c.limits = l;
+			c.fd_in = c.fd_out = c.fd_err = -1;
+			cp = sbx_cmd_spawn(&c, &info);
+			dprintf(p[1], "spawn=%s %s", cp == -1 ? "failed" : "ok",
+			    info.err);
+			if (cp > 0)
+				(void)waitpid(cp, NULL, 0);
+			_exit(0);
+		}
+		if (sandbox_enter(prof, &ctx) == -1) {
+			dprintf(p[1], "\nenter=failed");
+			_exit(0);
+		}
+		dprintf(p[1], "\nenter=ok %s", sandbox_report());
+		_exit(0);
+	}
+	close(p[1]);
+	while ((n = read(p[0], out + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			fatal("waitpid");
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
 static void
 checks(struct esc_row *row)
 {
@@ -649,6 +727,30 @@ checks(struct esc_row *row)
 	ctl = strcmp(t, "nnp=0") == 0;
 	child_text(SBX_STORE, 0, 4, t, sizeof t, &st);
 	CHECK("no_new_privs", strcmp(t, "nnp=1") == 0, ctl);
+
+	/* Degradation: reported by default, refused with require. */
+	ok = degraded(SBX_AGENT, 0, NO_LANDLOCK, t, sizeof t) &&
+	    strstr(t, "enter=ok") != NULL &&
+	    strstr(t, "\"landlock\":\"unavailable\"") != NULL &&
+	    strstr(t, "\"degraded\":[\"landlock unavailable\"]") != NULL;
+	CHECK("no landlock: agent degrades and says so", ok, 1);
+	ok = degraded(SBX_AGENT, 1, NO_LANDLOCK, t, sizeof t) &&
+	    strstr(t, "enter=failed") != NULL;
+	CHECK("no landlock + require: agent refuses", ok, 1);
+	ok = degraded(SBX_STORE, 1, NO_LANDLOCK, t, sizeof t) &&
+	    strstr(t, "enter=failed") != NULL;
+	CHECK("no landlock + require: store refuses", ok, 1);
+	ok = degraded(SBX_TOOL_LOCAL, 1, NO_USERNS, t, sizeof t) &&
+	    strstr(t, "enter=failed") != NULL;
+	CHECK("no user ns + require: tool-local refuses", ok, 1);
+	ok = degraded(SBX_TOOL_CMD, 0, NO_USERNS, t, sizeof t) &&
+	    strstr(t, "spawn=failed") != NULL;
+	CHECK("no user ns: no command sandbox (no host shell)", ok, 1);
+	ok = degraded(SBX_TOOL_CMD, 1, NO_LANDLOCK, t, sizeof t) &&
+	    strstr(t, "spawn=failed") != NULL;
+	ctl = degraded(SBX_TOOL_CMD, 0, NO_LANDLOCK, t, sizeof t) &&
+	    strstr(t, "spawn=ok") != NULL;
+	CHECK("no landlock + require: command refused", ok, ctl);
 #undef CHECK
 }
 
