@@ -6,7 +6,7 @@
 # answer; without a terminal: one-shot answers and exit codes.
 . "$(dirname "$0")/cli_lib.inc"
 cli_start_real "$TOP/tests/regress/cli_data/e2e.json"
-H=$BIN/hermes
+H=$HERMES_CLI
 mkdir -p "$HERMES_WORKSPACE/scratch-dir"
 
 # One-shot: the streamed answer, exit 0; a provider failure exits 4.

@@ -5,7 +5,7 @@
 # refused protocol version, and config get/set keeping unknown keys.
 . "$(dirname "$0")/cli_lib.inc"
 cli_start_fake
-H=$BIN/hermes
+H=$HERMES_CLI
 ESC=$(printf '\033')
 
 expect() {	# expect CODE CMD...: run, check the exit status

@@ -10,7 +10,7 @@ mkdir -p "$HERMES_HOME/skills/research/arxiv-search"
 printf -- '---\nname: arxiv-search\ndescription: find papers\n---\nbody\n' \
     >"$HERMES_HOME/skills/research/arxiv-search/SKILL.md"
 
-t_start "$BIN/hermes"
+t_start "$HERMES_CLI"
 t_wait '^hermes-c .* model fake-model \(fakellm\)'
 t_wait '^> ?$'
 
