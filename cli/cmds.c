@@ -4,6 +4,7 @@
  * SIGHUP to hermesd), sessions (CHAT_COMMAND "sessions" to the agent),
  * skills (read from HERMES_HOME/skills).
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -11,6 +12,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,19 +245,24 @@ static const struct {
 	const char	*key_env;	/* NULL: none needed */
 	const char	*model;		/* suggested default */
 	int		 base_url;	/* asks for a base URL */
+	const char	*url;		/* the provider's own endpoint */
 	const char	*help;
 } providers[] = {
 	{ "openrouter", "OPENROUTER_API_KEY", "anthropic/claude-sonnet-4", 0,
-	  "OpenRouter (many vendors, one key)" },
+	  "https://openrouter.ai/api/v1", "OpenRouter (many vendors, one key)" },
 	{ "anthropic", "ANTHROPIC_API_KEY", "claude-sonnet-4-5", 0,
-	  "Anthropic Messages API" },
-	{ "openai", "OPENAI_API_KEY", "gpt-4.1", 0, "OpenAI" },
-	{ "nous", "NOUS_API_KEY", "Hermes-4-70B", 0, "Nous Portal" },
-	{ "deepseek", "DEEPSEEK_API_KEY", "deepseek-chat", 0, "DeepSeek" },
-	{ "ollama", NULL, "llama3.1", 0, "a local Ollama (127.0.0.1:11434)" },
-	{ "llamacpp", NULL, "local-model", 0,
+	  "https://api.anthropic.com", "Anthropic Messages API" },
+	{ "openai", "OPENAI_API_KEY", "gpt-4.1", 0, "https://api.openai.com/v1",
+	  "OpenAI" },
+	{ "nous", "NOUS_API_KEY", "Hermes-4-70B", 0,
+	  "https://inference-api.nousresearch.com/v1", "Nous Portal" },
+	{ "deepseek", "DEEPSEEK_API_KEY", "deepseek-chat", 0,
+	  "https://api.deepseek.com/v1", "DeepSeek" },
+	{ "ollama", NULL, "llama3.1", 0, "http://127.0.0.1:11434/v1",
+	  "a local Ollama (127.0.0.1:11434)" },
+	{ "llamacpp", NULL, "local-model", 0, "http://127.0.0.1:8080/v1",
 	  "a local llama.cpp server (127.0.0.1:8080)" },
-	{ "custom", NULL, "local-model", 1,
+	{ "custom", NULL, "local-model", 1, NULL,
 	  "any OpenAI-compatible server at a base URL (vLLM, LM Studio, ...)" },
 };
 
@@ -611,6 +619,114 @@ out:
 	free(url);
 }
 
+/*
+ * Can a TCP connection reach the host of url (within timeout_ms)? Only
+ * the transport: keys and the API are the daemon's business. 0 or -1
+ * with the reason in err.
+ */
+static int
+tcp_reachable(const char *url, char *hostport, size_t hplen, char *err,
+    size_t errlen, int timeout_ms)
+{
+	struct addrinfo	 hints, *res = NULL, *ai;
+	struct pollfd	 pfd;
+	char		 host[256], port[8];
+	const char	*p, *e, *colon;
+	socklen_t	 sl;
+	int		 fd = -1, r, soerr = 0;
+	size_t		 hl;
+
+	if (strncmp(url, "https://", 8) == 0) {
+		p = url + 8;
+		strlcpy(port, "443", sizeof(port));
+	} else if (strncmp(url, "http://", 7) == 0) {
+		p = url + 7;
+		strlcpy(port, "80", sizeof(port));
+	} else {
+		snprintf(err, errlen, "not an http(s) URL: %s", url);
+		return -1;
+	}
+	e = p + strcspn(p, "/?#");
+	colon = memchr(p, ':', (size_t)(e - p));
+	hl = (size_t)((colon ? colon : e) - p);
+	if (hl == 0 || hl >= sizeof(host) || (colon && (size_t)(e - colon - 1) >=
+	    sizeof(port))) {
+		snprintf(err, errlen, "bad URL: %s", url);
+		return -1;
+	}
+	memcpy(host, p, hl);
+	host[hl] = '\0';
+	if (colon) {
+		memcpy(port, colon + 1, (size_t)(e - colon - 1));
+		port[e - colon - 1] = '\0';
+	}
+	snprintf(hostport, hplen, "%s:%s", host, port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "%s: %s", host, gai_strerror(r));
+		return -1;
+	}
+	snprintf(err, errlen, "no address");
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol)) == -1)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (errno == EINPROGRESS) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			sl = sizeof(soerr);
+			if (poll(&pfd, 1, timeout_ms) == 1 &&
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
+			    &sl) == 0 && soerr == 0)
+				break;
+			snprintf(err, errlen, "%s", soerr ? strerror(soerr) :
+			    "timed out");
+		} else
+			snprintf(err, errlen, "%s", strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static void
+chk_reachable(struct doctor *d)
+{
+	char		*prov = NULL, *url = NULL, hp[300] = "", err[512];
+	const char	*u = NULL;
+	size_t		 i;
+
+	(void)cli_config_get(d->home, "model.provider", &prov);
+	(void)cli_config_get(d->home, "model.base_url", &url);
+	if (url != NULL)
+		u = url;
+	else if (prov != NULL) {
+		for (i = 0; i < nitems(providers); i++)
+			if (strcmp(providers[i].name, prov) == 0)
+				u = providers[i].url;
+	} else if (getenv("OPENAI_BASE_URL") != NULL)
+		u = getenv("OPENAI_BASE_URL");
+	if (u == NULL)
+		report(d, CHK_WARN, "provider reachable", "cannot tell (no "
+		    "base URL known for %s)", prov ? prov : "auto");
+	else if (tcp_reachable(u, hp, sizeof(hp), err, sizeof(err),
+	    3000) == -1)
+		report(d, CHK_FAIL, "provider reachable", "%s: %s",
+		    hp[0] ? hp : u, err);
+	else
+		report(d, CHK_OK, "provider reachable", "%s accepts "
+		    "connections (TCP)", hp);
+	free(prov);
+	free(url);
+}
+
 static void
 chk_binaries(struct doctor *d)
 {
@@ -706,6 +822,7 @@ cli_cmd_doctor(struct cli_args *a)
 	chk_config(&d);
 	chk_env(&d);
 	chk_provider(&d);
+	chk_reachable(&d);
 	chk_binaries(&d);
 	chk_kernel(&d);
 	fflush(stdout);
