@@ -259,8 +259,9 @@ static void
 end_reasoning(struct cli_chat *c)
 {
 	if (c->in_reasoning) {
-		cli_out_reset(&c->out);
-		cli_out_eol(&c->out);
+		cli_out_reset(&c->info);
+		cli_out_eol(&c->info);
+		fflush(c->info.fp);
 		c->in_reasoning = 0;
 	}
 }
@@ -325,11 +326,13 @@ ev_reasoning(struct cli_chat *c, const struct ipc_msg *m)
 	clear_transient(c);
 	if (!c->in_reasoning) {
 		cli_out_eol(&c->out);
-		cli_out_style(&c->out, "dim");
-		cli_out_text(&c->out, "(reasoning) ", 12);
+		cli_out_eol(&c->info);
+		cli_out_style(&c->info, "dim");
+		cli_out_text(&c->info, "(reasoning) ", 12);
 		c->in_reasoning = 1;
 	}
-	cli_out_text(&c->out, s, len);
+	/* Not the answer: with -z it goes to stderr with the tool lines. */
+	cli_out_text(&c->info, s, len);
 }
 
 static struct tool_slot *

@@ -895,9 +895,7 @@ cli_cmd_sessions(struct cli_args *a)
 static void
 skill_description(const char *path, char *out, size_t len)
 {
-	char		*text, *v;
-	const char	*err;
-	char		*end;
+	char		*text, *v, *end;
 
 	out[0] = '\0';
 	if (read_file(path, &text, 1024 * 1024) == -1)
@@ -905,7 +903,7 @@ skill_description(const char *path, char *out, size_t len)
 	if (strncmp(text, "---", 3) == 0 &&
 	    (end = strstr(text + 3, "\n---")) != NULL) {
 		*end = '\0';
-		if ((v = cli_yaml_get(text + 3, "description", &err)) != NULL) {
+		if ((v = cli_yaml_top_scalar(text + 3, "description")) != NULL) {
 			cli_fmt_summary(out, len, v, 70);
 			free(v);
 		}

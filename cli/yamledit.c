@@ -610,3 +610,52 @@ cli_yaml_valid(const char *text, char *err, size_t errlen)
 	yaml_parser_delete(&p);
 	return rc;
 }
+
+char *
+cli_yaml_top_scalar(const char *text, const char *key)
+{
+	yaml_parser_t	 p;
+	yaml_event_t	 ev;
+	int		 depth = 0, want_value = 0, is_key = 1, done = 0;
+	char		*out = NULL;
+
+	if (!yaml_parser_initialize(&p))
+		return NULL;
+	yaml_parser_set_input_string(&p, (const unsigned char *)text,
+	    strlen(text));
+	while (!done && yaml_parser_parse(&p, &ev)) {
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_MAPPING_START_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+			if (depth == 1)
+				is_key = 1;	/* a value of the top map */
+			depth++;
+			want_value = 0;
+			break;
+		case YAML_MAPPING_END_EVENT:
+		case YAML_SEQUENCE_END_EVENT:
+			depth--;
+			break;
+		case YAML_SCALAR_EVENT:
+			if (depth != 1)
+				break;
+			if (want_value) {
+				out = xstrndup((const char *)ev.data.scalar.value,
+				    ev.data.scalar.length);
+				done = 1;
+			} else if (is_key)
+				want_value = strcmp((const char *)
+				    ev.data.scalar.value, key) == 0;
+			is_key = !is_key;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return out;
+}

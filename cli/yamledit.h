@@ -30,6 +30,10 @@ char	*cli_yaml_set(const char *text, const char *key, const char *value,
  * same string, number or boolean, else double-quoted (malloc'd). */
 char	*cli_yaml_scalar(const char *value);
 
+/* A scalar value of the top-level mapping, parsed by libyaml (quoted,
+ * folded, multi-line: all as YAML reads them). NULL if absent. */
+char	*cli_yaml_top_scalar(const char *text, const char *key);
+
 /* Check that text parses as YAML (libyaml). 0 or -1 with a message. */
 int	 cli_yaml_valid(const char *text, char *err, size_t errlen);
 

@@ -105,6 +105,29 @@ expect 0 $H model custom local-gguf --base-url http://127.0.0.1:9/v1
 expect 0 $H config get model.base_url
 [ "$(cat "$T/out")" = "http://127.0.0.1:9/v1" ] || h_fail "model base_url"
 
+# display.show_reasoning (set above): reasoning shown, on stderr with -z.
+expect 0 $H -z "reason please"
+[ "$(cat "$T/out")" = "answer" ] || h_fail "reasoning in the answer: $(cat "$T/out")"
+grep -q '^(reasoning) thinking hard$' "$T/err" || h_fail "reasoning not shown: $(cat "$T/err")"
+
+# skills list/view read HERMES_HOME/skills.
+mkdir -p "$HERMES_HOME/skills/notes/daily-log"
+printf -- '---\nname: daily-log\ndescription: "Keep a daily log:\n  one line a day"\n---\nWrite it.\n' \
+    >"$HERMES_HOME/skills/notes/daily-log/SKILL.md"
+expect 0 $H skills list
+grep -Eq '^daily-log +Keep a daily log: one line a day$' "$T/out" || h_fail "skills list: $(cat "$T/out")"
+expect 0 $H skills view daily-log
+grep -q '^Write it\.$' "$T/out" || h_fail "skills view: $(cat "$T/out")"
+expect 6 $H skills view nope
+expect 2 $H skills frob
+
+# make run without a provider: two lines saying how to set one, exit 1.
+mkdir -p "$T/empty"
+HERMES_HOME="$T/empty" OPENAI_BASE_URL= OPENROUTER_API_KEY= ANTHROPIC_API_KEY= \
+    OPENAI_API_KEY= B="$B" expect 1 sh "$TOP/scripts/run.sh"
+[ "$(wc -l <"$T/err")" = 2 ] || h_fail "run.sh: not two lines: $(cat "$T/err")"
+grep -q '\.env' "$T/err" && grep -q 'OPENAI_BASE_URL' "$T/err" || h_fail "run.sh: $(cat "$T/err")"
+
 # stop, then unreachable (3) for status, and start on demand for chat.
 expect 0 $H stop
 grep -q 'stopped' "$T/out" || h_fail "stop: $(cat "$T/out")"

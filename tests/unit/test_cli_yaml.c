@@ -194,6 +194,23 @@ refusals(void **state)
 	assert_null(cli_yaml_set(sample, "a..b", "x", &err));
 }
 
+static void
+top_scalar(void **state)
+{
+	char	*v;
+
+	(void)state;
+	v = cli_yaml_top_scalar("name: x\ndescription: \"a: b\n  c\"\n", "description");
+	assert_string_equal(v, "a: b c");
+	free(v);
+	v = cli_yaml_top_scalar("meta:\n  description: inner\ndescription: >\n  folded\n  text\n",
+	    "description");
+	assert_string_equal(v, "folded text\n");
+	free(v);
+	assert_null(cli_yaml_top_scalar("a: 1\n", "description"));
+	assert_null(cli_yaml_top_scalar("a: [1\n", "description"));
+}
+
 int
 main(void)
 {
@@ -205,6 +222,7 @@ main(void)
 		cmocka_unit_test(quoting),
 		cmocka_unit_test(model_string_becomes_section),
 		cmocka_unit_test(refusals),
+		cmocka_unit_test(top_scalar),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
