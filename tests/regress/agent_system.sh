@@ -34,6 +34,16 @@ cat > "$T/script.json" <<'JSON'
      "arguments": {"target": "user", "action": "add",
                    "content": "Prefers tabs over spaces"}}]},
  {"match": "consider saving to memory", "text": "Saved."},
+ {"match": "build the thing", "tool_calls": [{"id": "b1", "name": "terminal",
+   "arguments": {"command": "true"}}]},
+ {"match": "build the thing", "tool_calls": [{"id": "b2", "name": "terminal",
+   "arguments": {"command": "echo built"}}]},
+ {"match": "build the thing", "text": "Built it."},
+ {"match": "saving or updating a skill",
+  "tool_calls": [{"id": "toolu_s", "name": "skill_manage",
+     "arguments": {"action": "create", "name": "build-the-thing",
+       "content": "---\nname: build-the-thing\ndescription: How to build the thing\n---\n# Build\n1. run true\n2. echo built\n"}}]},
+ {"match": "saving or updating a skill", "text": "Skill saved."},
  {"match": "CONVERSATION EXCERPT TO SUMMARISE",
   "text": "## Goal\nanswer the numbered questions (summarised)"},
  {"match": "question", "echo": true, "text": "answer to: ",
@@ -57,6 +67,8 @@ model:
   context_length: 12000
 memory:
   nudge_interval: 0
+skills:
+  creation_nudge_interval: 0
 YAML
 printf 'ANTHROPIC_API_KEY=sk-test\n' > "$HERMES_HOME/.env"
 chmod 600 "$HERMES_HOME/.env"
@@ -73,8 +85,11 @@ exec(sys.argv[2])
 PY
 }
 
-set_nudge() {	# restart hermesd with memory.nudge_interval = $1
-	sed -i "s/nudge_interval: .*/nudge_interval: $1/" "$HERMES_HOME/config.yaml"
+set_nudge() {	# restart hermesd with memory.nudge_interval = $1 (and
+		# skills.creation_nudge_interval = $2, default 0)
+	sed -i "s/ nudge_interval: .*/ nudge_interval: $1/" "$HERMES_HOME/config.yaml"
+	sed -i "s/creation_nudge_interval: .*/creation_nudge_interval: ${2:-0}/" \
+	    "$HERMES_HOME/config.yaml"
 	if [ -n "${H_HERMESD:-}" ]; then
 		kill -TERM "$H_HERMESD"
 		for _ in $(seq 50); do kill -0 "$H_HERMESD" 2>/dev/null || break; sleep 0.1; done
@@ -114,6 +129,20 @@ done
 grep -q "Prefers tabs over spaces" "$HERMES_HOME/memories/USER.md" ||
     h_fail "the review's memory write did not reach USER.md"
 echo "ok 2: background memory review wrote USER.md"
+
+# ---- 2b. skill nudge -----------------------------------------------------
+set_nudge 0 2
+out=$("$BIN/hermes" -Q -z "build the thing" 2>&1) || h_fail "turn 2b: $out"
+echo "$out" | grep -q "Built it." || h_fail "no answer: $out"
+skill=""
+for _ in $(seq 50); do
+	skill=$(find "$HERMES_HOME/skills" -name SKILL.md -path '*build-the-thing*' 2>/dev/null | head -n 1)
+	[ -n "$skill" ] && break
+	sleep 0.1
+done
+[ -n "$skill" ] || h_fail "the review's skill_manage create did not reach skills/"
+grep -q "echo built" "$skill" || h_fail "SKILL.md content: $(cat "$skill")"
+echo "ok 2b: background skill review created $skill"
 
 # ---- 3. compression -----------------------------------------------------
 set_nudge 0
