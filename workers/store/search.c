@@ -632,10 +632,41 @@ struct hit {
 	char	*sid;
 	char	*role;
 	char	*source;
+	double	 score;		/* bm25: lower is better */
 	int	 demoted;
 };
 
-/* Run the candidate query on one FTS table; returns the number of hits. */
+static void
+hits_free(struct hit *h, int from, int n)
+{
+	int i;
+
+	for (i = from; i < n; i++) {
+		free(h[i].sid);
+		free(h[i].role);
+		free(h[i].source);
+	}
+}
+
+static int
+hit_cmp(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score < y->score ? -1 : 1;
+	return x->id > y->id ? -1 : x->id < y->id;	/* newer first */
+}
+
+/*
+ * Run the candidate query on one FTS table into h (room for
+ * STORE_CANDIDATES); returns the number of hits kept (<= max).
+ *
+ * Ranking is bounded: the STORE_CANDIDATES most recent matches are read
+ * in rowid order (FTS5 stops there) with their bm25 score, and sorted
+ * here. FTS5's own ORDER BY rank would score every match first (30 ms
+ * for a common word at 1M messages).
+ */
 static int
 fts_hits(struct store *s, const char *table, const char *match,
     const char *sort, const char **roles, int nroles, int64_t min_rowid,
@@ -643,7 +674,7 @@ fts_hits(struct store *s, const char *table, const char *match,
 {
 	sqlite3_stmt *st;
 	char *sql, rolesql[128] = "";
-	int rc, n = 0, i;
+	int rc, n = 0, i, ranked = sort == NULL, limit;
 
 	for (i = 0; i < nroles; i++) {
 		char b[16];
@@ -651,29 +682,15 @@ fts_hits(struct store *s, const char *table, const char *match,
 		snprintf(b, sizeof(b), "%s?%d", i ? ", " : "", i + 2);
 		strlcat(rolesql, b, sizeof(rolesql));
 	}
-	if (sort != NULL && strcmp(sort, "newest") == 0)
-		xasprintf(&sql, "SELECT m.id, m.session_id, m.role, s.source "
-		    "FROM %1$s f JOIN messages m ON m.id = f.rowid JOIN sessions "
-		    "s ON s.id = m.session_id WHERE %1$s MATCH ?1 AND f.rowid >= "
-		    "?9 AND (m.active = 1 OR m.compacted = 1) AND s.source NOT IN "
-		    "('subagent', 'tool') AND m.role IN (%2$s) ORDER BY f.rowid "
-		    "DESC LIMIT %3$d", table, rolesql, max);
-	else if (sort != NULL && strcmp(sort, "oldest") == 0)
-		xasprintf(&sql, "SELECT m.id, m.session_id, m.role, s.source "
-		    "FROM %1$s f JOIN messages m ON m.id = f.rowid JOIN sessions "
-		    "s ON s.id = m.session_id WHERE %1$s MATCH ?1 AND f.rowid >= "
-		    "?9 AND (m.active = 1 OR m.compacted = 1) AND s.source NOT IN "
-		    "('subagent', 'tool') AND m.role IN (%2$s) ORDER BY f.rowid "
-		    "LIMIT %3$d", table, rolesql, max);
-	else
-		xasprintf(&sql, "SELECT m.id, m.session_id, m.role, s.source "
-		    "FROM %1$s f JOIN messages m ON m.id = f.rowid JOIN sessions "
-		    "s ON s.id = m.session_id WHERE %1$s MATCH ?1 AND f.rowid >= "
-		    "(SELECT min(r) FROM (SELECT rowid AS r FROM %1$s WHERE %1$s "
-		    "MATCH ?1 ORDER BY rowid DESC LIMIT %4$d)) AND "
-		    "(m.active = 1 OR m.compacted = 1) AND s.source NOT IN "
-		    "('subagent', 'tool') AND m.role IN (%2$s) ORDER BY rank "
-		    "LIMIT %3$d", table, rolesql, max, STORE_CANDIDATES);
+	limit = ranked ? STORE_CANDIDATES : max;
+	xasprintf(&sql, "SELECT m.id, m.session_id, m.role, s.source, %s "
+	    "FROM %s f JOIN messages m ON m.id = f.rowid JOIN sessions s ON "
+	    "s.id = m.session_id WHERE %s MATCH ?1 AND f.rowid >= ?9 AND "
+	    "(m.active = 1 OR m.compacted = 1) AND s.source NOT IN "
+	    "('subagent', 'tool') AND m.role IN (%s) ORDER BY f.rowid %s "
+	    "LIMIT %d", ranked ? "bm25(f)" : "0", table, table, rolesql,
+	    sort != NULL && strcmp(sort, "oldest") == 0 ? "ASC" : "DESC",
+	    limit);
 	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	free(sql);
 	if (rc != SQLITE_OK)
@@ -681,14 +698,14 @@ fts_hits(struct store *s, const char *table, const char *match,
 	sqlite3_bind_text(st, 1, match, -1, SQLITE_TRANSIENT);
 	for (i = 0; i < nroles; i++)
 		sqlite3_bind_text(st, i + 2, roles[i], -1, SQLITE_TRANSIENT);
-	if (sort != NULL)	/* only the recency orders take a bound */
-		sqlite3_bind_int64(st, 9, min_rowid);
-	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	sqlite3_bind_int64(st, 9, min_rowid);
+	while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		h[n].id = sqlite3_column_int64(st, 0);
 		h[n].sid = xstrdup((const char *)sqlite3_column_text(st, 1));
 		h[n].role = xstrdup((const char *)sqlite3_column_text(st, 2));
 		h[n].source = xstrdup(sqlite3_column_text(st, 3) ?
 		    (const char *)sqlite3_column_text(st, 3) : "unknown");
+		h[n].score = sqlite3_column_double(st, 4);
 		h[n].demoted = in_list(h[n].source, demoted_sources,
 		    nitems(demoted_sources));
 		n++;
@@ -701,6 +718,13 @@ fts_hits(struct store *s, const char *table, const char *match,
 		    sqlite3_errmsg(s->db));
 	}
 	sqlite3_finalize(st);
+	if (ranked && n > 0) {
+		qsort(h, (size_t)n, sizeof(*h), hit_cmp);
+		if (n > max) {
+			hits_free(h, max, n);
+			n = max;
+		}
+	}
 	return n;
 }
 
@@ -832,7 +856,7 @@ shape_discover(struct store *s, const char *query, const char **roles,
 	const char *table = "messages_fts";
 	int n = 0, i, pass;
 
-	h = xcalloc(STORE_SCAN_LIMIT, sizeof(*h));
+	h = xcalloc(STORE_CANDIDATES, sizeof(*h));
 	match = store_fts_sanitize(query);
 	if (current != NULL)
 		croot = store_lineage_root(s, current);
@@ -938,11 +962,7 @@ shape_discover(struct store *s, const char *query, const char **roles,
 	    (json_int_t)json_object_size(seen)));
 	json_decref(seen);
  out:
-	for (i = 0; i < n; i++) {
-		free(h[i].sid);
-		free(h[i].role);
-		free(h[i].source);
-	}
+	hits_free(h, 0, n);
 	free(h);
 	free(match);
 	free(croot);
