@@ -885,7 +885,17 @@ open_session(struct cli_chat *c)
 			free(msg);
 			return r == CLI_EXIT_OK ? CLI_EXIT_ERROR : r;
 		}
+		c->exit_code = CLI_EXIT_OK;
 		dispatch(c, &m);
+		/* The agent may refuse the open with an "error" event. */
+		if (c->exit_code != CLI_EXIT_OK) {
+			const char *t;
+
+			if (ipc_get_str(&m, "text", &t, &len) == 0 &&
+			    memmem(t, len, "no session", 10) != NULL)
+				return CLI_EXIT_NOTFOUND;
+			return c->exit_code;
+		}
 	}
 	if (ipc_get_str(&m, "session_id", &s, &len) == 0)
 		cli_sanitize(sid, sizeof(sid), s, len, 0);

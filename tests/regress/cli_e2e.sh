@@ -18,6 +18,20 @@ code=$?
 grep -q 'provider error' "$T/err" || h_fail "provider error text: $(cat "$T/err")"
 [ "$(wc -l <"$T/err")" -le 2 ] || h_fail "provider error not one line: $(cat "$T/err")"
 
+# Sessions: listed, resumed by id, continued; an unknown one is refused.
+$H sessions list >"$T/out" 2>"$T/err" || h_fail "sessions list: $(cat "$T/err")"
+id=$(awk 'NR == 1 { print $1 }' "$T/out")
+n0=$(awk 'NR == 1 { print $(NF - 1) }' "$T/out")
+[ -n "$id" ] || h_fail "no session listed"
+out=$($H -r "$id" -z "hello resumed" 2>"$T/err") || h_fail "resume $id: $(cat "$T/err")"
+$H -c -z "hello continued" >/dev/null 2>"$T/err" || h_fail "continue: $(cat "$T/err")"
+$H sessions list >"$T/out" 2>&1
+grep -q "^$id .* $((n0 + 4)) msgs" "$T/out" ||
+    h_fail "resume/continue did not add 4 messages to $id ($n0): $(cat "$T/out")"
+$H -r no-such-session -z "hi" >"$T/out" 2>"$T/err"
+code=$?
+[ $code = 6 ] || h_fail "resume of an unknown session exited $code: $(cat "$T/err")"
+
 # Interactive, through a terminal.
 t_start "$H"
 t_wait 'model fake-model'
