@@ -692,12 +692,16 @@ pump(struct cli_chat *c, int (*done)(struct cli_chat *), int allow_stop)
 		pfd[0].events = POLLIN;
 		pfd[1].fd = sigpipe_fd[0];
 		pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
 		if (poll(pfd, 2, -1) == -1 && errno != EINTR) {
 			say(&c->err, "red", "error: poll: %s", strerror(errno));
 			return CLI_EXIT_ERROR;
 		}
-		if (sigints > seen) {
+		/* Drain before reading the counter: a signal after this
+		 * leaves a byte that wakes the next poll. */
+		if (pfd[1].revents & POLLIN)
 			drain_sigpipe();
+		if (sigints > seen) {
 			seen = sigints;
 			last_sigint_ms = now_ms();
 			if (seen >= 2 || !allow_stop) {

@@ -378,7 +378,8 @@ cli_cmd_status(struct cli_args *a)
 	int			 r;
 
 	(void)a;
-	if ((r = cli_connect(&c, "status", 0, err, sizeof(err))) !=
+	/* Like tmux: no daemon yet, start one (issue #2). */
+	if ((r = cli_connect(&c, "status", 1, err, sizeof(err))) !=
 	    CLI_EXIT_OK) {
 		fprintf(stderr, "hermes: %s\n", err);
 		return r;
