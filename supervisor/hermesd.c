@@ -47,13 +47,9 @@ load_tenant(struct tenant *t, char *err, size_t errlen)
 	struct env_list		*env = NULL;
 	char			 path[4096 + 16];
 
-	if (config_load(t->home, &cfg, err, errlen) == -1)
+	/* A config.yaml holding a key must be the tenant's and private. */
+	if (config_load_owner(t->home, t->uid, &cfg, err, errlen) == -1)
 		return -1;
-	if (cfg->present && cfg->has_secrets &&
-	    config_check_secrecy_owner(cfg->path, t->uid, err, errlen) == -1) {
-		config_free(cfg);
-		return -1;
-	}
 	snprintf(path, sizeof(path), "%s/.env", t->home);
 	if (env_load_owner(path, t->uid, &env, err, errlen) == -1) {
 		config_free(cfg);

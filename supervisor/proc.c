@@ -321,6 +321,19 @@ proc_notify(struct tenant *t, int role, const char *state, const char *fmt,
 }
 
 static void
+count_secret(const char *path, const char *value, void *arg)
+{
+	(*(size_t *)arg)++;
+}
+
+static void
+pack_secret(const char *path, const char *value, void *arg)
+{
+	ipc_pk_str(arg, path);
+	ipc_pk_str(arg, value);
+}
+
+static void
 send_config(struct proc *p)
 {
 	struct tenant	*t = p->t;
@@ -339,22 +352,18 @@ send_config(struct proc *p)
 		ipc_add_str(b, "workspace", ws);
 	else if ((ws = getenv("HERMES_WORKSPACE")) != NULL && *ws == '/')
 		ipc_add_str(b, "workspace", ws);
-	/* Keys go to llm-fetch alone. */
-	if (p->role == ROLE_FETCH && t->env != NULL) {
-		for (i = 0; i < t->env->nvars; i++)
-			n++;
-		if (t->cfg->api_key != NULL)
-			n++;
+	/* Keys go to llm-fetch alone: every .env entry, and the secrets
+	 * config_public_json() took out of config.yaml, by dotted path. */
+	if (p->role == ROLE_FETCH) {
+		n = t->env != NULL ? t->env->nvars : 0;
+		config_foreach_secret(t->cfg, count_secret, &n);
 		pk = ipc_add_key(b, "secrets");
 		msgpack_pack_map(pk, n);
-		for (i = 0; i < t->env->nvars; i++) {
+		for (i = 0; t->env != NULL && i < t->env->nvars; i++) {
 			ipc_pk_str(pk, t->env->vars[i].name);
 			ipc_pk_str(pk, t->env->vars[i].value);
 		}
-		if (t->cfg->api_key != NULL) {
-			ipc_pk_str(pk, "model.api_key");
-			ipc_pk_str(pk, t->cfg->api_key);
-		}
+		config_foreach_secret(t->cfg, pack_secret, pk);
 	}
 	(void)ipc_peer_send(p->peer, b);
 }

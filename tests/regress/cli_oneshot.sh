@@ -128,11 +128,12 @@ HERMES_HOME="$T/empty" OPENAI_BASE_URL= OPENROUTER_API_KEY= ANTHROPIC_API_KEY= \
 [ "$(wc -l <"$T/err")" = 2 ] || h_fail "run.sh: not two lines: $(cat "$T/err")"
 grep -q '\.env' "$T/err" && grep -q 'OPENAI_BASE_URL' "$T/err" || h_fail "run.sh: $(cat "$T/err")"
 
-# stop, then unreachable (3) for status, and start on demand for chat.
+# stop (idempotent), then start on demand for chat and for status (as
+# tmux does).
 expect 0 $H stop
 grep -q 'stopped' "$T/out" || h_fail "stop: $(cat "$T/out")"
-expect 3 $H status
-grep -q 'unreachable' "$T/err" || h_fail "status without daemon: $(cat "$T/err")"
+expect 0 $H stop
+grep -q 'not running' "$T/out" || h_fail "stop without daemon: $(cat "$T/out")"
 expect 0 $H -z "autostarted"
 [ "$(cat "$T/out")" = "echo: autostarted" ] || h_fail "autostart: $(cat "$T/out")"
 pid=$($H status | sed -n 's/^hermesd pid \([0-9]*\),.*/\1/p')
