@@ -76,15 +76,16 @@ line "hermes status, cold, daemon running (wall, peak RSS)" "$s" "$f" \
 # 3. Enter to the first streamed character, instant provider.
 if [ -x "$BIN/fakellm" ] && [ -x "$BIN/hermes-agent" ]; then
 	"$HELP" rawchat 5 >/dev/null || exit 1	# warm the session path
-	p=$("$HELP" ptychat "$NT" QX "$BIN/hermes") || exit 1
-	r=$("$HELP" rawchat "$NT") || exit 1
+	out=$("$HELP" ttfc "$NT" QX "$BIN/hermes") || exit 1
+	p=$(echo "$out" | sed -n 1p)
+	r=$(echo "$out" | sed -n 2p)
 	set -- $p
 	pm=$1 pmin=$2 pmax=$3
 	set -- $r
 	printf 'BENCH\t%s\t%s\t%s\t%s\t%s\n' \
 	    "Enter to first streamed character (instant fakellm)" \
 	    "$(ms "$pm")" "$(ms "$1")" "$(ratio "$pm" "$1")" \
-	    "median of $NT turns; min/max $(ms "$pmin")/$(ms "$pmax") vs $(ms "$2")/$(ms "$3"); hermes on a pty vs raw socket CHAT_INPUT->first text event, same daemon and provider"
+	    "median of $NT turns; min/max $(ms "$pmin")/$(ms "$pmax") vs $(ms "$2")/$(ms "$3"); hermes on a pty vs raw socket CHAT_INPUT->first text event, turns alternating, same daemon and provider"
 else
 	echo "bench_cli: no fakellm or hermes-agent: Enter-to-first-character skipped" >&2
 fi

@@ -18,6 +18,9 @@
  *		PROG (hermes) on a pseudo-terminal: wait for the prompt, then
  *		N times type a line and Enter -> the first byte of MARKER on
  *		the terminal; prints "median_us min_us max_us"
+ *	bench_cli_helper ttfc N MARKER PROG [ARGS...]
+ *		ptychat and rawchat turn by turn alternating (one line
+ *		each, pty first)
  * The socket is hermes_socket_path() (HERMES_SOCKET).
  */
 #include <sys/resource.h>
@@ -290,6 +293,86 @@ ptychat(int n, const char *marker, char **argv)
 	return 0;
 }
 
+/*
+ * Both at once, turn by turn alternating (same load, same session
+ * lengths): prints the pty line, then the raw line.
+ */
+static int
+ttfc(int n, const char *marker, char **argv)
+{
+	static uint64_t	 tp[MAX_RUNS], tr[MAX_RUNS];
+	static char	 acc[1 << 16];
+	struct winsize	 ws = { 40, 120, 0, 0 };
+	struct ipc_rbuf	*rb;
+	struct ipc_buf	*b;
+	struct ipc_msg	 m;
+	const char	*kind;
+	char		 err[256];
+	size_t		 len = 0, klen;
+	uint64_t	 t0, id = 10;
+	pid_t		 pid;
+	int		 pfd, fd, i, st, first;
+
+	fd = hello("chat", &rb);
+	ipc_rbuf_free(rb);
+	rb = ipc_rbuf_new(ROLE_CLIENT, ROLE_AGENT, 0);
+	b = ipc_new(IPC_MSG_CHAT_OPEN, 2);
+	ipc_add_str(b, "platform", "cli");
+	if (ipc_send_fd(fd, b) == -1)
+		fatal("send");
+	expect(fd, rb, IPC_MSG_CHAT_OPENED, &m);
+	if ((pid = forkpty(&pfd, NULL, NULL, &ws)) == -1)
+		fatal("forkpty");
+	if (pid == 0) {
+		setenv("TERM", "xterm", 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pty_wait(pfd, "> ", acc, sizeof(acc), &len, 10000) == -1)
+		fatalx("no prompt from %s", argv[0]);
+	for (i = 0; i < n; i++) {
+		len = 0;
+		t0 = now_us();
+		if (write(pfd, "hi\r", 3) != 3)
+			fatal("write");
+		if (pty_wait(pfd, marker, acc, sizeof(acc), &len, 30000) == -1)
+			fatalx("no answer on the terminal (turn %d)", i);
+		tp[i] = now_us() - t0;
+		if (pty_wait(pfd, "\n> ", acc, sizeof(acc), &len, 30000) == -1)
+			fatalx("no prompt after turn %d", i);
+
+		b = ipc_new(IPC_MSG_CHAT_INPUT, ++id);
+		ipc_add_str(b, "text", "hi");
+		t0 = now_us();
+		if (ipc_send_fd(fd, b) == -1)
+			fatal("send");
+		first = 1;
+		for (;;) {
+			if (ipc_recv_fd(fd, rb, 30000, &m, err,
+			    sizeof(err)) != 1)
+				fatalx("recv: %s", err);
+			if (m.type != IPC_MSG_CHAT_EVENT || m.id != id ||
+			    ipc_get_str(&m, "kind", &kind, &klen) == -1)
+				continue;
+			if (first && klen == 4 && memcmp(kind, "text", 4) == 0) {
+				tr[i] = now_us() - t0;
+				first = 0;
+			}
+			if (klen == 4 && memcmp(kind, "done", 4) == 0)
+				break;
+		}
+	}
+	if (write(pfd, "/exit\r", 6) != 6)
+		kill(pid, SIGTERM);
+	if (waitpid(pid, &st, 0) == -1)
+		fatal("waitpid");
+	close(pfd);
+	close(fd);
+	print_stats(tp, n, "");
+	print_stats(tr, n, "");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -314,6 +397,8 @@ main(int argc, char **argv)
 		return rawchat(n);
 	if (argc >= 5 && n && strcmp(argv[1], "ptychat") == 0)
 		return ptychat(n, argv[3], argv + 4);
+	if (argc >= 5 && n && strcmp(argv[1], "ttfc") == 0)
+		return ttfc(n, argv[3], argv + 4);
 	fprintf(stderr, "usage: see bench/bench_cli_helper.c\n");
 	return 2;
 }
