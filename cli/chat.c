@@ -73,6 +73,7 @@ struct cli_chat {
 };
 
 static volatile sig_atomic_t	sigints;
+static volatile sig_atomic_t	winched;	/* the terminal was resized */
 static uint64_t			last_sigint_ms;	/* a second Ctrl+C soon
 						 * after the first leaves */
 #define CHAT_SECOND_CTRLC_MS	2000
@@ -90,6 +91,13 @@ on_sigint(int sig)
 		/* the pipe is full: the flag is already set */
 	}
 	errno = saved;
+}
+
+static void
+on_sigwinch(int sig)
+{
+	(void)sig;
+	winched = 1;
 }
 
 static void
@@ -114,6 +122,9 @@ setup_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = 0;	/* no SA_RESTART: poll() must wake up */
 	if (sigaction(SIGINT, &sa, NULL) == -1)
+		return -1;
+	sa.sa_handler = on_sigwinch;
+	if (sigaction(SIGWINCH, &sa, NULL) == -1)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
@@ -952,9 +963,13 @@ chat_getc(EditLine *el, wchar_t *wc)
 		if (sigints > 0)
 			return -1;
 		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
+			if (errno != EINTR)
+				return -1;
+			if (winched) {
+				winched = 0;
+				el_resize(el);
+			}
+			continue;
 		}
 		if (pfd[1].revents & POLLIN) {
 			drain_sigpipe();
