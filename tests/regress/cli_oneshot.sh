@@ -81,6 +81,13 @@ grep -q 'seccomp' "$T/out" || h_fail "doctor lacks the sandbox report"
 # A protocol version hermesd does not speak is refused, clearly.
 HERMES_CLI_TEST_VERSION=999 expect 5 $H status
 grep -q 'protocol version mismatch' "$T/err" || h_fail "version: $(cat "$T/err")"
+HERMES_CLI_TEST_VERSION=999 expect 5 $H -z "hi"
+grep -q 'protocol version mismatch' "$T/err" || h_fail "chat version: $(cat "$T/err")"
+
+# A daemon that cannot be reached or started: 3, with the reason.
+touch "$T/notadir"
+HERMES_SOCKET="$T/notadir/hermesd.sock" expect 3 $H -z "hi"
+grep -q 'notadir' "$T/err" || h_fail "unreachable: $(cat "$T/err")"
 
 # config get/set: unknown keys and comments survive; hermesd reloads.
 cat >"$HERMES_HOME/config.yaml" <<'Y'
