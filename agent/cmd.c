@@ -628,6 +628,49 @@ compress_done(struct agent *a, struct session *s, int ok, void *arg)
 	free(cp);
 }
 
+/* The active todo items survive compression, added to the summary
+ * message (Hermes re-injects pending and in-progress items only). */
+static void
+todo_reinject(struct session *s, json_t *out, size_t at)
+{
+	static const struct {
+		const char	*status, *mark;
+	} marks[] = { { "in_progress", "[>]" }, { "pending", "[ ]" } };
+	char		*text = NULL, *t;
+	size_t		 i, k;
+	json_t		*it, *sm;
+	const char	*st, *id, *c;
+
+	if (!json_is_array(s->todos))
+		return;
+	json_array_foreach(s->todos, i, it) {
+		st = json_string_value(json_object_get(it, "status"));
+		id = json_string_value(json_object_get(it, "id"));
+		c = json_string_value(json_object_get(it, "content"));
+		for (k = 0; k < nitems(marks); k++)
+			if (st != NULL && strcmp(st, marks[k].status) == 0)
+				break;
+		if (k == nitems(marks) || id == NULL || c == NULL)
+			continue;
+		xasprintf(&t, "%s\n- %s %s. %s (%s)", text != NULL ? text :
+		    "[Your active task list was preserved across context "
+		    "compression]", marks[k].mark, id, c, st);
+		free(text);
+		text = t;
+	}
+	if (text == NULL)
+		return;
+	/* Into the summary message: the latest user message stays last. */
+	sm = json_array_get(out, at);
+	if (sm != NULL && json_is_string(json_object_get(sm, "content"))) {
+		xasprintf(&t, "%s\n\n%s", json_string_value(json_object_get(sm,
+		    "content")), text);
+		json_object_set_new(sm, "content", json_string(t));
+		free(t);
+	}
+	free(text);
+}
+
 static void
 compress_finish(struct agent *a, struct session *s, struct compress *cp,
     const char *summary)
@@ -637,6 +680,7 @@ compress_finish(struct agent *a, struct session *s, struct compress *cp,
 	free(s->summary);
 	s->summary = xstrdup(summary);
 	out = agent_compress_apply(cp->work, &cp->plan, summary);
+	todo_reinject(s, out, cp->plan.head_end);
 	child_session(a, s, out, "compression", compress_done, cp);
 }
 

@@ -427,6 +427,18 @@ test_compression(void **state)
 			break;	/* the summariser */
 		}
 		json_decref(req);
+		if (turn == 0) {
+			/* A plan that must survive the compression. */
+			fake_fetch_call(f, rid, "t0", "todo", "{\"todos\":["
+			    "{\"id\":\"1\",\"content\":\"answer every "
+			    "question\",\"status\":\"in_progress\"},"
+			    "{\"id\":\"2\",\"content\":\"done item\","
+			    "\"status\":\"completed\"}]}");
+			fake_fetch_done(f, rid, "tool_calls");
+			assert_true(fake_expect(f, ROLE_FETCH,
+			    IPC_MSG_FETCH_REQUEST, T));
+			rid = f->id;
+		}
 		fake_fetch_text(f, rid, big);
 		fake_fetch_done(f, rid, "stop");
 		assert_non_null(fake_client_event(f, "done", T));
@@ -436,11 +448,12 @@ test_compression(void **state)
 	msgs = json_object_get(req, "messages");
 	assert_non_null(strstr(jstr(json_array_get(msgs, 0), "content"),
 	    "## Historical Task Snapshot"));
-	/* The middle starts after the head (question 0, answer, question 1). */
+	/* The middle starts after the head (question 0, the todo call and
+	 * its result). */
 	assert_non_null(strstr(jstr(json_array_get(msgs, 1), "content"),
 	    "[user]: question 2"));
 	assert_null(strstr(jstr(json_array_get(msgs, 1), "content"),
-	    "[user]: question 1\n"));
+	    "[user]: question 0\n"));
 	json_decref(req);
 	fake_fetch_text(f, rid, "## Goal\nanswer questions");
 	fake_fetch_done(f, rid, "stop");
@@ -449,15 +462,19 @@ test_compression(void **state)
 	rid = f->id;
 	req = fake_request(f);
 	msgs = json_object_get(req, "messages");
-	/* system, head (question 0, its answer, question 1), summary, tail */
+	/* system, head (question 0, the todo call and its result), summary
+	 * (with the active todo item), tail */
 	assert_string_equal(jstr(json_array_get(msgs, 1), "content"),
 	    "question 0");
-	assert_string_equal(jstr(json_array_get(msgs, 3), "content"),
-	    "question 1");
+	assert_string_equal(jstr(json_array_get(msgs, 3), "role"), "tool");
 	assert_non_null(strstr(jstr(json_array_get(msgs, 4), "content"),
 	    "[CONTEXT COMPACTION"));
 	assert_non_null(strstr(jstr(json_array_get(msgs, 4), "content"),
 	    "## Goal\nanswer questions"));
+	assert_non_null(strstr(jstr(json_array_get(msgs, 4), "content"),
+	    "- [>] 1. answer every question (in_progress)"));
+	assert_null(strstr(jstr(json_array_get(msgs, 4), "content"),
+	    "done item"));
 	snprintf(q, sizeof q, "question %d", turn);
 	assert_string_equal(jstr(json_array_get(msgs, json_array_size(msgs) - 1),
 	    "content"), q);
