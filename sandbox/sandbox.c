@@ -368,7 +368,8 @@ sandbox_enter(enum sbx_profile id, const struct sbx_ctx *ctx)
 		return -1;
 	}
 	if (p->ll != LLK_NONE) {
-		llrc = sbx_ll_apply(p->ll, ctx->home, ctx->workspace, NULL, &ll);
+		llrc = sbx_ll_apply(p->ll, ctx->home, ctx->workspace,
+		    ctx->rw_extra, &ll);
 		if (llrc == -1) {
 			log_warnx("sandbox: %s: %s", p->name, ll.err);
 			return -1;

@@ -26,6 +26,9 @@ struct sbx_ctx {
 	const char	*workspace;	/* tool roots */
 	int		 require;	/* sandbox.require: fail when degraded */
 	int		 network;	/* command sandbox: network on */
+	/* NULL-terminated extra paths the role may write beneath (landlock
+	 * roles: e.g. tool-ssh's ControlPath directory), or NULL. */
+	const char *const *rw_extra;
 };
 
 /*

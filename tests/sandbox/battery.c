@@ -277,7 +277,8 @@ run_sh(const char *script, int sandboxed, const struct sbx_cmd_limits *lim,
 		 * The production path: a runner child confines itself with
 		 * the tool-local profile, then spawns the command sandbox.
 		 */
-		struct sbx_ctx	 ctx = { E->home, E->ws, E->require, 0 };
+		struct sbx_ctx	 ctx = { .home = E->home,
+		    .workspace = E->ws, .require = E->require };
 		pid_t		 init;
 		int		 st;
 

@@ -355,7 +355,8 @@ static const enum sbx_profile roles[] = {
 static int
 run(const struct attempt *a, enum sbx_profile prof)
 {
-	struct sbx_ctx	 ctx = { E.home, E.ws, E.require, 0 };
+	struct sbx_ctx	 ctx = { .home = E.home, .workspace = E.ws,
+	    .require = E.require };
 	pid_t		 pid;
 	int		 st, devnull;
 
@@ -545,7 +546,7 @@ static int
 child_text(enum sbx_profile prof, int debug, int what, char *out,
     size_t len, int *status)
 {
-	struct sbx_ctx	 ctx = { E.home, E.ws, 0, 0 };
+	struct sbx_ctx	 ctx = { .home = E.home, .workspace = E.ws };
 	ssize_t		 n;
 	size_t		 got = 0;
 	pid_t		 pid;
@@ -609,7 +610,8 @@ static int
 degraded(enum sbx_profile prof, int require, int block, char *out,
     size_t len)
 {
-	struct sbx_ctx	 ctx = { E.home, E.ws, require, 0 };
+	struct sbx_ctx	 ctx = { .home = E.home, .workspace = E.ws,
+	    .require = require };
 	scmp_filter_ctx	 f;
 	ssize_t		 n;
 	size_t		 got = 0;
