@@ -88,9 +88,8 @@ ipc_recv_fd(int fd, struct ipc_rbuf *rb, int timeout_ms, struct ipc_msg *m,
 		if (timeout_ms >= 0) {
 			uint64_t	 now = now_ms();
 
-			if (now >= deadline)
-				return 0;
-			wait = (int)(deadline - now);
+			/* Past the deadline: still look once (timeout 0). */
+			wait = now >= deadline ? 0 : (int)(deadline - now);
 		}
 		pfd.fd = fd;
 		pfd.events = POLLIN;

@@ -191,9 +191,12 @@ void	 ipc_peer_free(struct ipc_peer *);	/* closes the fd */
 /* Queue a frame (takes the buffer). -1 if the peer is dead or its queue
  * is past IPC_WQ_MAX (it is then closed). */
 int	 ipc_peer_send(struct ipc_peer *, struct ipc_buf *);
-/* Send an error frame, flush what can be flushed, then close. */
+/* Send an error frame (code "protocol"; ipc_peer_fail_code: another
+ * code, e.g. "version", "auth"), flush what can be flushed, then close. */
 void	 ipc_peer_fail(struct ipc_peer *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+void	 ipc_peer_fail_code(struct ipc_peer *, const char *code,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 size_t	 ipc_peer_queued(const struct ipc_peer *);
 void	 ipc_peer_set_wm(struct ipc_peer *, size_t high, size_t low, ipc_wm_fn);
 void	 ipc_peer_pause(struct ipc_peer *, int paused);	/* stop reading */

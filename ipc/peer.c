@@ -187,22 +187,19 @@ ipc_peer_send(struct ipc_peer *p, struct ipc_buf *b)
 	return rv;
 }
 
-void
-ipc_peer_fail(struct ipc_peer *p, const char *fmt, ...)
+static void
+peer_vfail(struct ipc_peer *p, const char *code, const char *fmt, va_list ap)
 {
 	struct ipc_buf	*b;
 	char		 msg[256];
-	va_list		 ap;
 	struct pollfd	 pfd;
 	uint64_t	 deadline;
 
 	if (p->dead)
 		return;
-	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	b = ipc_new(IPC_MSG_ERROR, 0);
-	ipc_add_str(b, "code", "protocol");
+	ipc_add_str(b, "code", code);
 	ipc_add_str(b, "message", msg);
 	(void)ipc_buf_data(b, &(size_t){0});
 	TAILQ_INSERT_TAIL(&p->wq, b, entry);
@@ -220,6 +217,26 @@ ipc_peer_fail(struct ipc_peer *p, const char *fmt, ...)
 	}
 	(void)shutdown(p->fd, SHUT_WR);
 	peer_closed(p, msg);
+}
+
+void
+ipc_peer_fail(struct ipc_peer *p, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	peer_vfail(p, "protocol", fmt, ap);
+	va_end(ap);
+}
+
+void
+ipc_peer_fail_code(struct ipc_peer *p, const char *code, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	peer_vfail(p, code, fmt, ap);
+	va_end(ap);
 }
 
 static void

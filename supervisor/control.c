@@ -411,7 +411,8 @@ client_hello(struct client *c, struct ipc_msg *m)
 
 	(void)ipc_get_u64(m, "version", &v);
 	if (v != IPC_PROTOCOL_VERSION) {
-		ipc_peer_fail(c->peer, "protocol version mismatch: client %llu,"
+		ipc_peer_fail_code(c->peer, "version", "protocol version "
+		    "mismatch: client %llu,"
 		    " hermesd %d; use matching binaries (hermes stop, then "
 		    "start again)", (unsigned long long)v, IPC_PROTOCOL_VERSION);
 		return;
