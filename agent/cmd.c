@@ -35,6 +35,9 @@ struct opening {
 	char		*cwd;
 	struct session	*s;
 	char		*parent;	/* for /new: nothing; lineage is compression's */
+	/* When the inputs are in: NULL creates the session (open_build). */
+	void		(*built)(struct agent *, struct opening *);
+	void		*arg;
 };
 
 static void
@@ -276,13 +279,12 @@ on_created(struct agent *a, struct pend *p, struct ipc_msg *m)
 	opening_free(o);
 }
 
-static void
-open_build(struct agent *a, struct opening *o)
+/* The system prompt from the gathered inputs. */
+static char *
+opening_prompt(struct agent *a, struct opening *o)
 {
 	struct agent_prompt_in	 in;
 	char			 date[64];
-	struct session		*s = o->s;
-	json_t			*args;
 
 	memset(&in, 0, sizeof in);
 	agent_date_line((int64_t)time(NULL), date, sizeof date);
@@ -295,15 +297,24 @@ open_build(struct agent *a, struct opening *o)
 	in.personality = agent_personality(&a->cfg, a->cfg.personality);
 	in.system_message = a->cfg.system_message;
 	in.date = date;
-	in.model = s->model;
+	in.model = o->s->model;
 	in.has_memory_tool = agent_tool_enabled(&a->cfg,
 	    agent_tool_find("memory"));
 	in.has_skills_tools = agent_tool_enabled(&a->cfg,
 	    agent_tool_find("skill_manage"));
 	in.has_session_search = agent_tool_enabled(&a->cfg,
 	    agent_tool_find("session_search"));
+	return agent_prompt_build(&in);
+}
+
+static void
+open_build(struct agent *a, struct opening *o)
+{
+	struct session		*s = o->s;
+	json_t			*args;
+
 	free(s->system_prompt);
-	s->system_prompt = agent_prompt_build(&in);
+	s->system_prompt = opening_prompt(a, o);
 	args = json_pack("{s:s,s:s,s:s,s:s}", "source", o->platform, "model",
 	    s->model, "system_prompt", s->system_prompt, "session_key", s->key);
 	if (o->cwd != NULL)
@@ -314,7 +325,11 @@ open_build(struct agent *a, struct opening *o)
 static void
 open_part_done(struct agent *a, struct opening *o)
 {
-	if (--o->outstanding == 0)
+	if (--o->outstanding > 0)
+		return;
+	if (o->built != NULL)
+		o->built(a, o);
+	else
 		open_build(a, o);
 }
 
@@ -395,18 +410,30 @@ on_open_context(struct agent *a, struct pend *p, struct ipc_msg *m)
 	open_part_done(a, o);
 }
 
+static void	gather(struct agent *, struct opening *);
+
 static void
 open_new(struct agent *a, struct opening *o)
 {
 	struct session	*s;
-	struct ipc_buf	*b;
-	uint64_t	 id;
 
 	s = agent_session_new(a, o->key);
 	s->platform = xstrdup(o->platform);
 	s->model = xstrdup(o->model ? o->model : a->cfg.model);
 	s->opening = 1;
 	o->s = s;
+	gather(a, o);
+}
+
+/* Ask for the prompt's inputs: memory snapshot, skills index, SOUL.md
+ * (store), workspace context files (tool runner). */
+static void
+gather(struct agent *a, struct opening *o)
+{
+	struct session	*s = o->s;
+	struct ipc_buf	*b;
+	uint64_t	 id;
+
 	o->outstanding = 4;
 	agent_store(a, "memory.snapshot", json_object(), on_open_snapshot, NULL,
 	    o);
@@ -592,6 +619,7 @@ child_session(struct agent *a, struct session *s, json_t *msgs,
 struct compress {
 	struct agent_compress_plan plan;
 	json_t		*work;		/* pruned copy */
+	json_t		*out;		/* the compressed conversation */
 	char		*text;
 	size_t		 textlen;
 	size_t		 before;
@@ -672,16 +700,41 @@ todo_reinject(struct session *s, json_t *out, size_t at)
 }
 
 static void
+compress_rebuilt(struct agent *a, struct opening *o)
+{
+	struct compress	*cp = o->arg;
+	struct session	*s = o->s;
+	json_t		*out = cp->out;
+
+	cp->out = NULL;
+	free(s->system_prompt);
+	s->system_prompt = opening_prompt(a, o);
+	opening_free(o);
+	child_session(a, s, out, "compression", compress_done, cp);
+}
+
+static void
 compress_finish(struct agent *a, struct session *s, struct compress *cp,
     const char *summary)
 {
 	json_t	*out;
 
+	struct opening	*o;
+
 	free(s->summary);
 	s->summary = xstrdup(summary);
 	out = agent_compress_apply(cp->work, &cp->plan, summary);
 	todo_reinject(s, out, cp->plan.head_end);
-	child_session(a, s, out, "compression", compress_done, cp);
+	/* The one time the prompt changes: the child session gets one built
+	 * afresh (memory written since the start shows up now). */
+	cp->out = out;
+	o = xcalloc(1, sizeof *o);
+	o->key = xstrdup(s->key);
+	o->platform = xstrdup(s->platform ? s->platform : "cli");
+	o->s = s;
+	o->built = compress_rebuilt;
+	o->arg = cp;
+	gather(a, o);
 }
 
 static void

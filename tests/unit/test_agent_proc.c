@@ -457,6 +457,16 @@ test_compression(void **state)
 	json_decref(req);
 	fake_fetch_text(f, rid, "## Goal\nanswer questions");
 	fake_fetch_done(f, rid, "stop");
+	/* The child's prompt is rebuilt from fresh inputs. */
+	assert_true(fake_expect(f, ROLE_TOOL, IPC_MSG_TOOL_CONTEXT, T));
+	{
+		struct ipc_buf *b = ipc_new(IPC_MSG_TOOL_CONTEXT_FILES, f->id);
+		ipc_add_str(b, "files", "[{\"name\":\"AGENTS.md\",\"path\":"
+		    "\"AGENTS.md\",\"content\":\"Run make check before "
+		    "committing.\"}]");
+		ipc_add_str(b, "cwd", "/work/project");
+		fake_send(f, ROLE_TOOL, b);
+	}
 	/* Then the turn continues with the compressed context. */
 	assert_true(fake_expect(f, ROLE_FETCH, IPC_MSG_FETCH_REQUEST, T));
 	rid = f->id;
@@ -486,6 +496,7 @@ test_compression(void **state)
 	assert_string_equal(s->end_reason, "compression");
 	child = &f->sess[f->nsess - 1];
 	assert_string_equal(child->parent, sid);
+	/* Same inputs, same day: the rebuilt prompt has the same bytes. */
 	assert_string_equal(child->prompt, s->prompt);
 	fake_fetch_text(f, rid, "done");
 	fake_fetch_done(f, rid, "stop");
