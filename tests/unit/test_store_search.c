@@ -241,10 +241,37 @@ test_discover(void **state)
 	assert_int_equal(json_integer_value(json_object_get(r, "count")), 0);
 	assert_string_equal(t_str(r, "message"), "No matching sessions found.");
 	json_decref(r);
+	assert_int_equal(f->s->fts_errors, 0);
 	free(a);
 	free(a2);
 	free(b);
 	free(c);
+}
+
+/* bm25 decides among the candidates, not recency. */
+static void
+test_rank(void **state)
+{
+	struct fx *f = *state;
+	char *a = mk(f->s, "{}"), *b = mk(f->s, "{}");
+	json_t *r;
+
+	add(f->s, a, "user", "kernel kernel kernel panic at boot");
+	add(f->s, b, "user", "a long message that mentions the kernel only "
+	    "once among many other words about lunch and the weather");
+	r = t_tool(f->s, "session.search", "{\"query\": \"kernel\", "
+	    "\"limit\": 1}");
+	assert_string_equal(t_str(json_array_get(json_object_get(r,
+	    "results"), 0), "session_id"), a);
+	json_decref(r);
+	r = t_tool(f->s, "session.search", "{\"query\": \"kernel\", "
+	    "\"limit\": 1, \"sort\": \"newest\"}");
+	assert_string_equal(t_str(json_array_get(json_object_get(r,
+	    "results"), 0), "session_id"), b);
+	json_decref(r);
+	assert_int_equal(f->s->fts_errors, 0);
+	free(a);
+	free(b);
 }
 
 static void
@@ -260,6 +287,7 @@ test_cjk(void **state)
 	assert_non_null(strstr(t_str(json_array_get(json_object_get(r,
 	    "results"), 0), "snippet"), ">>>"));
 	json_decref(r);
+	assert_int_equal(f->s->fts_errors, 0);
 	free(a);
 }
 
@@ -347,6 +375,7 @@ main(void)
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_discover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rank, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cjk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scroll_read_browse, setup,
 		    teardown),

@@ -561,6 +561,8 @@ store_open(const char *home, char *err, size_t errlen)
 		goto fail;
 	if (prepare_all(s) == -1)
 		goto fail;
+	if (s->fts_ok && store_search_init(s) == -1)
+		goto fail;
 	return s;
  fail:
 	strlcpy(err, s->err, errlen);

@@ -9,6 +9,7 @@
  * only the STORE_CANDIDATES most recent matches (perf.md 1d).
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -627,21 +628,138 @@ shape_browse(struct store *s, int64_t limit, const char *current)
 	return tool_text(res);
 }
 
+static int64_t	max_rowid(struct store *);
+
+/* ---- bounded bm25 ------------------------------------------------------ */
+
+#define BM25_K1	1.2
+#define BM25_B	0.75
+
+/*
+ * hermes_rank(fts, idf0, idf1, ...): Okapi BM25 as FTS5's bm25() computes
+ * it, but with the IDF of each phrase supplied by the caller. bm25() finds
+ * each phrase's document count by reading its whole doclist (20-30 ms for
+ * a common word at 1M messages); the caller estimates it from the recency
+ * window instead (see phrase_idf()). Lower is better, as with bm25().
+ */
+static void
+rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
+    int nval, sqlite3_value **vals)
+{
+	double tf[SEARCH_MAX_TERMS] = { 0 }, avgdl, score = 0, idf, norm;
+	sqlite3_int64 nrow = 0, total = 0;
+	int nphrase, ninst = 0, i, ip, ic, io, dl = 0, rc;
+
+	nphrase = api->xPhraseCount(fts);
+	if ((rc = api->xInstCount(fts, &ninst)) != SQLITE_OK) {
+		sqlite3_result_error_code(ctx, rc);
+		return;
+	}
+	for (i = 0; i < ninst; i++) {
+		if (api->xInst(fts, i, &ip, &ic, &io) == SQLITE_OK && ip >= 0 &&
+		    ip < SEARCH_MAX_TERMS)
+			tf[ip] += 1;
+	}
+	if (api->xRowCount(fts, &nrow) != SQLITE_OK ||
+	    api->xColumnTotalSize(fts, -1, &total) != SQLITE_OK ||
+	    api->xColumnSize(fts, -1, &dl) != SQLITE_OK) {
+		sqlite3_result_error(ctx, "hermes_rank: no statistics", -1);
+		return;
+	}
+	avgdl = nrow > 0 && total > 0 ? (double)total / (double)nrow : 1.0;
+	norm = BM25_K1 * (1 - BM25_B + BM25_B * (double)dl / avgdl);
+	for (i = 0; i < nphrase && i < SEARCH_MAX_TERMS; i++) {
+		idf = i < nval ? sqlite3_value_double(vals[i]) : 1.0;
+		score += idf * (tf[i] * (BM25_K1 + 1)) / (tf[i] + norm);
+	}
+	sqlite3_result_double(ctx, -score);
+}
+
+int
+store_search_init(struct store *s)
+{
+	fts5_api *api = NULL;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT fts5(?1)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return store_fail(s, "io", "SQLite has no FTS5");
+	sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW || api == NULL || api->iVersion < 2)
+		return store_fail(s, "io", "SQLite's FTS5 API is unavailable");
+	if (api->xCreateFunction(api, "hermes_rank", NULL, rank_fn, NULL) !=
+	    SQLITE_OK)
+		return store_fail(s, "io", "cannot register hermes_rank");
+	return 0;
+}
+
+/*
+ * The IDF of each quoted phrase of a sanitised query, in FTS5's phrase
+ * order. Document counts come from the recency window: exact when a phrase
+ * has fewer than STORE_CANDIDATES matches, else extrapolated from the
+ * rowid span those newest matches cover (rowids are dense).
+ */
+static int
+phrase_idf(struct store *s, const char *table, const char *match,
+    int64_t nrows, double *idf, int max)
+{
+	sqlite3_stmt *st;
+	const char *p = match, *e;
+	char *sql, *one;
+	int n = 0;
+
+	xasprintf(&sql, "SELECT count(*), min(r) FROM (SELECT rowid AS r FROM "
+	    "%1$s WHERE %1$s MATCH ?1 ORDER BY rowid DESC LIMIT %2$d)", table,
+	    STORE_CANDIDATES);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		free(sql);
+		return 0;
+	}
+	free(sql);
+	while (n < max && (p = strchr(p, '"')) != NULL &&
+	    (e = strchr(p + 1, '"')) != NULL) {
+		double df = 0, span;
+
+		xasprintf(&one, "%.*s%s", (int)(e - p + 1), p, e[1] == '*' ?
+		    "*" : "");
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, one, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			df = (double)sqlite3_column_int64(st, 0);
+			span = (double)(nrows - sqlite3_column_int64(st, 1) + 1);
+			if (df >= STORE_CANDIDATES && span > 0)
+				df = df * (double)nrows / span;
+		}
+		free(one);
+		idf[n] = log(((double)nrows - df + 0.5) / (df + 0.5));
+		if (idf[n] <= 0)
+			idf[n] = 1e-6;
+		n++;
+		p = e + 1;
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
 struct hit {
 	int64_t	 id;
-	char	*sid;
+	char	*sid;		/* NULL until looked up */
 	char	*role;
 	char	*source;
-	double	 score;		/* bm25: lower is better */
+	double	 score;		/* lower is better */
+	int	 state;		/* 0 unknown, 1 kept, -1 filtered out */
 	int	 demoted;
 };
 
 static void
-hits_free(struct hit *h, int from, int n)
+hits_free(struct hit *h, int n)
 {
 	int i;
 
-	for (i = from; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		free(h[i].sid);
 		free(h[i].role);
 		free(h[i].source);
@@ -658,57 +776,122 @@ hit_cmp(const void *a, const void *b)
 	return x->id > y->id ? -1 : x->id < y->id;	/* newer first */
 }
 
+/* The filters of discovery, for one message id (?1) and roles (?2..). */
+#define HIT_FILTER \
+	"(m.active = 1 OR m.compacted = 1) AND s.source NOT IN ('subagent', " \
+	"'tool') AND m.role IN (%s)"
+
+struct hits {
+	struct hit	*h;
+	int		 n;
+	sqlite3_stmt	*lookup;	/* ranked: filters, one id at a time */
+};
+
+/* Look a ranked candidate up (once): 1 kept, -1 filtered out. */
+static int
+hit_load(struct hits *hs, int i)
+{
+	struct hit *h = &hs->h[i];
+	const char *src;
+
+	if (h->state != 0)
+		return h->state;
+	h->state = -1;
+	if (hs->lookup == NULL)
+		return -1;
+	sqlite3_reset(hs->lookup);
+	sqlite3_bind_int64(hs->lookup, 1, h->id);
+	if (sqlite3_step(hs->lookup) == SQLITE_ROW) {
+		h->sid = xstrdup((const char *)sqlite3_column_text(hs->lookup,
+		    0));
+		h->role = xstrdup((const char *)sqlite3_column_text(hs->lookup,
+		    1));
+		src = (const char *)sqlite3_column_text(hs->lookup, 2);
+		h->source = xstrdup(src != NULL ? src : "unknown");
+		h->demoted = in_list(h->source, demoted_sources,
+		    nitems(demoted_sources));
+		h->state = 1;
+	}
+	return h->state;
+}
+
 /*
- * Run the candidate query on one FTS table into h (room for
- * STORE_CANDIDATES); returns the number of hits kept (<= max).
+ * The candidates of one FTS table into hs (room for STORE_CANDIDATES).
  *
- * Ranking is bounded: the STORE_CANDIDATES most recent matches are read
- * in rowid order (FTS5 stops there) with their bm25 score, and sorted
- * here. FTS5's own ORDER BY rank would score every match first (30 ms
- * for a common word at 1M messages).
+ * Ranked (no sort): the STORE_CANDIDATES newest matches are read in rowid
+ * order, FTS5 stopping there, with hermes_rank() (bm25 with windowed IDF),
+ * and sorted here; the filters are applied lazily, best first, by
+ * hit_load(). FTS5's own ORDER BY rank would score every match, and
+ * bm25() would read every phrase's whole doclist.
+ * newest/oldest: the filtered rows in rowid order, up to max.
  */
 static int
 fts_hits(struct store *s, const char *table, const char *match,
     const char *sort, const char **roles, int nroles, int64_t min_rowid,
-    struct hit *h, int max)
+    struct hits *hs, int max)
 {
 	sqlite3_stmt *st;
-	char *sql, rolesql[128] = "";
-	int rc, n = 0, i, ranked = sort == NULL, limit;
+	char *sql, *rank, *p, rolesql[128] = "";
+	double idf[SEARCH_MAX_TERMS];
+	int rc, n = 0, i, ranked = sort == NULL, nidf = 0;
 
+	hs->n = 0;	/* the caller freed what was there */
 	for (i = 0; i < nroles; i++) {
 		char b[16];
 
 		snprintf(b, sizeof(b), "%s?%d", i ? ", " : "", i + 2);
 		strlcat(rolesql, b, sizeof(rolesql));
 	}
-	limit = ranked ? STORE_CANDIDATES : max;
-	xasprintf(&sql, "SELECT m.id, m.session_id, m.role, s.source, %s "
-	    "FROM %s f JOIN messages m ON m.id = f.rowid JOIN sessions s ON "
-	    "s.id = m.session_id WHERE %s MATCH ?1 AND f.rowid >= ?9 AND "
-	    "(m.active = 1 OR m.compacted = 1) AND s.source NOT IN "
-	    "('subagent', 'tool') AND m.role IN (%s) ORDER BY f.rowid %s "
-	    "LIMIT %d", ranked ? "bm25(f)" : "0", table, table, rolesql,
-	    sort != NULL && strcmp(sort, "oldest") == 0 ? "ASC" : "DESC",
-	    limit);
+	if (ranked) {
+		nidf = phrase_idf(s, table, match, max_rowid(s), idf,
+		    SEARCH_MAX_TERMS);
+		xasprintf(&rank, "hermes_rank(%s", table);
+		for (i = 0; i < nidf; i++) {
+			xasprintf(&p, "%s, ?%d", rank, 10 + i);
+			free(rank);
+			rank = p;
+		}
+		xasprintf(&sql, "SELECT rowid, %s) FROM %s WHERE %s MATCH ?1 "
+		    "AND rowid >= ?9 ORDER BY rowid DESC LIMIT %d", rank, table,
+		    table, STORE_CANDIDATES);
+		free(rank);
+	} else
+		xasprintf(&sql, "SELECT m.id, 0, m.session_id, m.role, s.source "
+		    "FROM %s f JOIN messages m ON m.id = f.rowid JOIN sessions s "
+		    "ON s.id = m.session_id WHERE %s MATCH ?1 AND f.rowid >= ?9 "
+		    "AND " HIT_FILTER " ORDER BY f.rowid %s LIMIT %d", table,
+		    table, rolesql, strcmp(sort, "oldest") == 0 ? "ASC" :
+		    "DESC", max);
 	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	free(sql);
-	if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK) {
+		s->fts_errors++;	/* our SQL is wrong: a bug */
+		log_warnx("search: %s", sqlite3_errmsg(s->db));
 		return store_sqlerr(s, rc, "search");
+	}
 	sqlite3_bind_text(st, 1, match, -1, SQLITE_TRANSIENT);
-	for (i = 0; i < nroles; i++)
-		sqlite3_bind_text(st, i + 2, roles[i], -1, SQLITE_TRANSIENT);
+	if (!ranked)
+		for (i = 0; i < nroles; i++)
+			sqlite3_bind_text(st, i + 2, roles[i], -1,
+			    SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 9, min_rowid);
-	while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		h[n].id = sqlite3_column_int64(st, 0);
-		h[n].sid = xstrdup((const char *)sqlite3_column_text(st, 1));
-		h[n].role = xstrdup((const char *)sqlite3_column_text(st, 2));
-		h[n].source = xstrdup(sqlite3_column_text(st, 3) ?
-		    (const char *)sqlite3_column_text(st, 3) : "unknown");
-		h[n].score = sqlite3_column_double(st, 4);
-		h[n].demoted = in_list(h[n].source, demoted_sources,
+	for (i = 0; i < nidf; i++)
+		sqlite3_bind_double(st, 10 + i, idf[i]);
+	while (n < STORE_CANDIDATES && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct hit *h = &hs->h[n++];
+
+		memset(h, 0, sizeof(*h));
+		h->id = sqlite3_column_int64(st, 0);
+		h->score = sqlite3_column_double(st, 1);
+		if (ranked)
+			continue;
+		h->sid = xstrdup((const char *)sqlite3_column_text(st, 2));
+		h->role = xstrdup((const char *)sqlite3_column_text(st, 3));
+		h->source = xstrdup(sqlite3_column_text(st, 4) ?
+		    (const char *)sqlite3_column_text(st, 4) : "unknown");
+		h->demoted = in_list(h->source, demoted_sources,
 		    nitems(demoted_sources));
-		n++;
+		h->state = 1;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		/* A query FTS5 still refuses: no results, never an error
@@ -718,13 +901,22 @@ fts_hits(struct store *s, const char *table, const char *match,
 		    sqlite3_errmsg(s->db));
 	}
 	sqlite3_finalize(st);
-	if (ranked && n > 0) {
-		qsort(h, (size_t)n, sizeof(*h), hit_cmp);
-		if (n > max) {
-			hits_free(h, max, n);
-			n = max;
-		}
+	hs->n = n;
+	if (!ranked || n == 0)
+		return n;
+	qsort(hs->h, (size_t)n, sizeof(*hs->h), hit_cmp);
+	xasprintf(&sql, "SELECT m.session_id, m.role, s.source FROM messages m "
+	    "JOIN sessions s ON s.id = m.session_id WHERE m.id = ?1 AND "
+	    HIT_FILTER, rolesql);
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &hs->lookup, NULL);
+	free(sql);
+	if (rc != SQLITE_OK) {
+		s->fts_errors++;
+		return store_sqlerr(s, rc, "search");
 	}
+	for (i = 0; i < nroles; i++)
+		sqlite3_bind_text(hs->lookup, i + 2, roles[i], -1,
+		    SQLITE_TRANSIENT);
 	return n;
 }
 
@@ -850,13 +1042,15 @@ static char *
 shape_discover(struct store *s, const char *query, const char **roles,
     int nroles, int64_t limit, const char *sort, const char *current)
 {
+	struct hits hs;
 	struct hit *h;
 	json_t *res, *results, *seen, *tentry;
 	char *match, *croot = NULL, *troot = NULL;
 	const char *table = "messages_fts";
-	int n = 0, i, pass;
+	int n = 0, i, pass, kept;
 
-	h = xcalloc(STORE_CANDIDATES, sizeof(*h));
+	memset(&hs, 0, sizeof(hs));
+	hs.h = h = xcalloc(STORE_CANDIDATES, sizeof(*h));
 	match = store_fts_sanitize(query);
 	if (current != NULL)
 		croot = store_lineage_root(s, current);
@@ -869,7 +1063,12 @@ shape_discover(struct store *s, const char *query, const char **roles,
 		/* Trigram phrases are costly to rank (every candidate is a
 		 * phrase of 3-grams): they are ordered by recency instead. */
 		n = fts_hits(s, table, match, table[12] == '_' && sort == NULL ?
-		    "newest" : sort, roles, nroles, 0, h, STORE_SCAN_LIMIT);
+		    "newest" : sort, roles, nroles, 0, &hs, STORE_SCAN_LIMIT);
+		/* Ranked: candidates exist, but may all be filtered out. */
+		for (i = 0, kept = 0; i < n && !kept; i++)
+			kept = hit_load(&hs, i) == 1;
+		if (n > 0 && !kept)
+			n = 0;
 		/*
 		 * Substring fallback (e.g. "ocker" in "docker"): a rare
 		 * Latin-script phrase of 3-grams must be checked against
@@ -879,9 +1078,13 @@ shape_discover(struct store *s, const char *query, const char **roles,
 		if (n <= 0 && !cjk && s->trigram_ok &&
 		    terms_trigram_ok(match)) {
 			table = "messages_fts_trigram";
+			hits_free(h, hs.n);
+			hs.n = 0;
+			sqlite3_finalize(hs.lookup);
+			hs.lookup = NULL;
 			n = fts_hits(s, table, match, sort != NULL ? sort :
 			    "newest", roles, nroles, max_rowid(s) -
-			    STORE_SUBSTRING_WINDOW, h, STORE_SCAN_LIMIT);
+			    STORE_SUBSTRING_WINDOW, &hs, STORE_SCAN_LIMIT);
 		}
 		if (n < 0)
 			n = 0;
@@ -905,11 +1108,15 @@ shape_discover(struct store *s, const char *query, const char **roles,
 	}
 	/* Interactive sessions first; the order within each class stays. */
 	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < n && (int64_t)json_object_size(seen) < limit;
-		    i++) {
+		/* Like Hermes: look at no more than STORE_SCAN_LIMIT rows. */
+		for (i = 0, kept = 0; i < n && kept < STORE_SCAN_LIMIT &&
+		    (int64_t)json_object_size(seen) < limit; i++) {
 			json_t *e;
 			char *root;
 
+			if (hit_load(&hs, i) != 1)
+				continue;
+			kept++;
 			if (h[i].demoted != pass)
 				continue;
 			if (current != NULL && strcmp(h[i].sid, current) == 0)
@@ -962,7 +1169,8 @@ shape_discover(struct store *s, const char *query, const char **roles,
 	    (json_int_t)json_object_size(seen)));
 	json_decref(seen);
  out:
-	hits_free(h, 0, n);
+	hits_free(h, hs.n);
+	sqlite3_finalize(hs.lookup);
 	free(h);
 	free(match);
 	free(croot);

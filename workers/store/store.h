@@ -213,6 +213,8 @@ char	*store_lineage_root(struct store *, const char *id);
 char	*store_lineage_tip(struct store *, const char *id);
 
 /* ---- search.c -------------------------------------------------------- */
+/* Register hermes_rank() (bounded bm25) on the connection. */
+int	 store_search_init(struct store *);
 /* Make user text safe for FTS5 MATCH: each term quoted. "" = nothing. */
 char	*store_fts_sanitize(const char *query);
 int	 store_has_cjk(const char *);
