@@ -195,6 +195,17 @@ a_kill(void)
 	return vr(kill(target_pid, SIGCONT));
 }
 
+/* SIGIO to another process through F_SETOWN on a socket. */
+static int
+a_setown(void)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+		return vr(-1);
+	return vr(fcntl(sv[0], F_SETOWN, target_pid));
+}
+
 static int
 a_memfd_exec(void)
 {
@@ -330,6 +341,7 @@ static const struct attempt attempts[] = {
 	{ "unshare user ns", a_unshare, NULL, R(SBX_TOOL_LOCAL), C_NONE },
 	{ "setns", a_setns, p_ns, 0, C_NONE },
 	{ "kill other pid", a_kill, NULL, 0, C_NONE },
+	{ "F_SETOWN other pid", a_setown, NULL, RUNR, C_NONE },
 	{ "memfd_create+exec", a_memfd_exec, p_true, RUNR, C_NONE },
 	{ "mmap PROT_EXEC", a_mmap_exec, NULL, RUNR, C_NONE },
 	{ "bpf", a_bpf, NULL, 0, C_NONE },
