@@ -219,6 +219,7 @@ main(void)
 	while (waitpid(pid, &i, 0) == -1)
 		if (errno != EINTR)
 			fatal("waitpid");
+	sbx_cmd_release(pid);		/* the runner child's cgroup */
 	stats(v, N_CMD, &med, &mn, &mx);
 	stats(b, N_CMD, &bmed, &bmn, &bmx);
 	if (mx == UINT64_MAX)

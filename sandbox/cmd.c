@@ -484,7 +484,7 @@ cg_sweep(const char *base)
 	if ((d = opendir(base)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != 'r')
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
 			continue;
 		snprintf(p, sizeof p, "%s/%s", base, de->d_name);
 		(void)rmdir(p);		/* EBUSY while in use */
@@ -594,7 +594,8 @@ cg_remove(pid_t pid)
 void
 sbx_cmd_release(pid_t pid)
 {
-	(void)pid;	/* the cgroup is the runner's: nothing per command */
+	/* Commands have no cgroup of their own; a reaped runner does. */
+	cg_remove(pid);
 }
 
 int

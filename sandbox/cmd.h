@@ -13,7 +13,7 @@
  *	pid_t pid = sbx_cmd_spawn(&c, &info);	// -1: info.err says why
  *	...				// read out[0] until EOF
  *	waitpid(pid, &st, 0);		// the command's status (see below)
- *	sbx_cmd_release(pid);		// per-command cleanup (none today)
+ *	sbx_cmd_release(pid);		// cleanup after reaping
  *
  * The returned pid is the init (pid 1) of a new pid namespace, not the
  * command itself: kill(pid, SIGKILL) kills the whole sandbox, every
@@ -121,8 +121,8 @@ struct sbx_cmd_info {
 pid_t	 sbx_cmd_spawn(const struct sbx_cmd *, struct sbx_cmd_info *);
 /* kill(pid, SIGKILL): the init, hence the whole sandbox. 0 or -1. */
 int	 sbx_cmd_kill(pid_t);
-/* After reaping `pid`: per-command cleanup (kept for callers; the
- * cgroup is the runner's, so there is nothing to do today). */
+/* After reaping `pid`: remove what it left behind (nothing for a
+ * command; the cgroup of a runner process that used sbx_cmd_spawn). */
 void	 sbx_cmd_release(pid_t);
 /* What sbx_cmd_spawn would enforce on this kernel, as JSON text
  * (caller frees). NULL on allocation failure. */

@@ -339,6 +339,8 @@ run_sh(const char *script, int sandboxed, const struct sbx_cmd_limits *lim,
 			fatal("waitpid");
 	if (sandboxed && WIFEXITED(r->status) && WEXITSTATUS(r->status) == 125)
 		r->spawned = 0;
+	if (sandboxed)
+		sbx_cmd_release(pid);	/* the runner child's cgroup */
 }
 
 static int
