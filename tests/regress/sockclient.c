@@ -91,14 +91,16 @@ expect_error(int fd)
 	if (r == 1 && m.type == IPC_MSG_ERROR) {
 		(void)ipc_get_str(&m, "message", &s, &n);
 		printf("error: %.*s\n", (int)n, s);
-		return 0;
-	}
-	if (r == -1 && strcmp(err, "eof") == 0) {
+		r = 0;
+	} else if (r == -1 && strcmp(err, "eof") == 0) {
 		printf("closed\n");
-		return 0;
+		r = 0;
+	} else {
+		printf("unexpected: %s\n", r == 1 ? ipc_msg_name(m.type) : err);
+		r = 1;
 	}
-	printf("unexpected: %s\n", r == 1 ? ipc_msg_name(m.type) : err);
-	return 1;
+	ipc_rbuf_free(rb);
+	return r;
 }
 
 static int
@@ -165,6 +167,7 @@ main(int argc, char **argv)
 		usleep(300000);
 		for (k = 0; k < count; k++)
 			close(fds[k]);
+		free(fds);
 		return 0;
 	}
 	fd = dial(argv[1]);
@@ -193,6 +196,8 @@ main(int argc, char **argv)
 			    (unsigned long long)pid, (int)stn, st,
 			    (unsigned long long)rs, (long long)rss);
 		}
+		ipc_rbuf_free(rb);
+		close(fd);
 		return 0;
 	}
 	if (strcmp(argv[2], "ping") == 0) {
@@ -214,6 +219,9 @@ main(int argc, char **argv)
 		qsort(lat, (size_t)count, sizeof(*lat), cmp_u64);
 		printf("%llu %llu\n", (unsigned long long)lat[count / 2],
 		    (unsigned long long)lat[(count * 99) / 100]);
+		free(lat);
+		ipc_rbuf_free(rb);
+		close(fd);
 		return 0;
 	}
 	if (strcmp(argv[2], "chat") == 0) {
@@ -227,6 +235,8 @@ main(int argc, char **argv)
 		if (ipc_get_str(&m, "text", &s, &n) == 0)
 			printf(" %.*s", (int)n, s);
 		printf("\n");
+		ipc_rbuf_free(rb);
+		close(fd);
 		return 0;
 	}
 	if (strcmp(argv[2], "garbage") == 0) {
@@ -260,5 +270,8 @@ main(int argc, char **argv)
 			fatal("write");
 	} else
 		fatalx("unknown command %s", argv[2]);
-	return expect_error(fd);
+	ipc_rbuf_free(rb);
+	k = expect_error(fd);
+	close(fd);
+	return k;
 }
