@@ -167,6 +167,7 @@ main(void)
 	snprintf(home, sizeof home, "%s/home", base);
 	if (mkdir(ws, 0755) == -1 || mkdir(home, 0755) == -1)
 		fatal("mkdir");
+	memset(&ctx, 0, sizeof ctx);
 	ctx.home = home;
 	ctx.workspace = ws;
 	ctx.require = 0;
