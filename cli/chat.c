@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <histedit.h>
+#include <jansson.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <locale.h>
@@ -556,6 +557,30 @@ ev_error(struct cli_chat *c, const struct ipc_msg *m)
 	free(text);
 }
 
+/* The model asks the user (clarify tool): the next line is the answer,
+ * so the prompt comes back. */
+static void
+ev_clarify(struct cli_chat *c, const struct ipc_msg *m)
+{
+	char		*q = msg_str(m, "text"), *data = msg_str(m, "data");
+	json_t		*opts = json_loads(data, 0, NULL), *v;
+	size_t		 i;
+
+	clear_transient(c);
+	end_reasoning(c);
+	cli_out_eol(&c->out);
+	fflush(c->out.fp);
+	say(&c->info, "yellow", "  ? %s", q);
+	json_array_foreach(opts, i, v)
+		if (json_is_string(v))
+			say(&c->info, NULL, "    %zu. %s", i + 1,
+			    json_string_value(v));
+	json_decref(opts);
+	c->turn_over = 1;
+	free(q);
+	free(data);
+}
+
 static void
 ev_done(struct cli_chat *c, const struct ipc_msg *m)
 {
@@ -588,6 +613,7 @@ static const struct {
 	{ "approval",	ev_approval },
 	{ "notice",	ev_notice },
 	{ "error",	ev_error },
+	{ "clarify",	ev_clarify },
 	{ "done",	ev_done },
 };
 
