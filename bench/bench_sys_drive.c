@@ -33,7 +33,8 @@
  *	bench_sys_drive faultturn SOCK TEXT TIMEOUT_MS
  *		one turn for the fault tests: prints "ok MS" (done with ok),
  *		"error MS CODE: TEXT" (a typed error the user sees), or
- *		"hang MS" / "closed MS" / "noopen"; exit 0 for ok or error
+ *		"hang MS" / "closed MS" / "noopen MS WHY" (no session within
+ *		the time, no ERROR frame either); exit 0 for ok or error
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -126,6 +127,27 @@ conn_close(struct conn *c)
 	c->rb = NULL;
 }
 
+/* Why the last conn_open failed; typed: an ERROR frame said so. */
+static char	open_err[256];
+static int	open_typed;
+
+static void
+open_failed(const struct ipc_msg *m, const char *err)
+{
+	const char	*code = "", *text = "";
+	size_t		 cl = 0, tl = 0;
+
+	open_typed = m != NULL;
+	if (m == NULL) {
+		(void)snprintf(open_err, sizeof(open_err), "%s", err);
+		return;
+	}
+	(void)ipc_get_str(m, "code", &code, &cl);
+	(void)ipc_get_str(m, "message", &text, &tl);
+	(void)snprintf(open_err, sizeof(open_err), "%.*s: %.*s", (int)cl, code,
+	    (int)tl, text);
+}
+
 /* Connect, hello "chat", WELCOME, CHAT_OPEN, CHAT_OPENED. 0 or -1. */
 static int
 conn_open_ms(struct conn *c, const char *sock, const char *why, int ms)
@@ -139,20 +161,24 @@ conn_open_ms(struct conn *c, const char *sock, const char *why, int ms)
 	c->next_id = 1;
 	if ((c->fd = dial(sock)) == -1) {
 		log_warn("%s: connect", why);
+		open_failed(NULL, "connect failed");
 		return -1;
 	}
 	c->rb = ipc_rbuf_new(ROLE_CLIENT, ROLE_SUPERVISOR, 0);
 	b = ipc_new(IPC_MSG_CLIENT_HELLO, c->next_id++);
 	ipc_add_u64(b, "version", IPC_PROTOCOL_VERSION);
 	ipc_add_str(b, "mode", "chat");
+	(void)strlcpy(err, "send failed", sizeof(err));
 	if (ipc_send_fd(c->fd, b) == -1)
 		goto fail;
-	if (recv1(c, &m, ms, err, sizeof(err)) != 1 ||
-	    m.type != IPC_MSG_WELCOME)
+	if ((r = recv1(c, &m, ms, err, sizeof(err))) != 1)
 		goto fail;
+	if (m.type != IPC_MSG_WELCOME)
+		goto typed;
 	ipc_rbuf_set_peer(c->rb, ROLE_AGENT);
 	b = ipc_new(IPC_MSG_CHAT_OPEN, c->next_id++);
 	ipc_add_str(b, "platform", "cli");
+	(void)strlcpy(err, "send failed", sizeof(err));
 	if (ipc_send_fd(c->fd, b) == -1)
 		goto fail;
 	for (;;) {
@@ -162,9 +188,14 @@ conn_open_ms(struct conn *c, const char *sock, const char *why, int ms)
 		if (m.type == IPC_MSG_CHAT_OPENED)
 			return 0;
 		if (m.type == IPC_MSG_ERROR)
-			goto fail;
+			goto typed;
 	}
+ typed:
+	open_failed(&m, NULL);
+	conn_close(c);
+	return -1;
  fail:
+	open_failed(NULL, err);
 	conn_close(c);
 	return -1;
 }
@@ -564,9 +595,10 @@ mode_faultturn(int argc, char **argv)
 	ms = atoi(argv[4]);
 	t0 = now_us();
 	if (conn_open_ms(&c, argv[2], "faultturn", ms) == -1) {
-		printf("noopen %llu\n",
-		    (unsigned long long)((now_us() - t0) / 1000));
-		return 1;
+		/* A refusal with an ERROR frame is a typed error too. */
+		printf("%s %llu %s\n", open_typed ? "error" : "noopen",
+		    (unsigned long long)((now_us() - t0) / 1000), open_err);
+		return open_typed ? 0 : 1;
 	}
 	/* Tell the caller the turn is about to start (it kills then). */
 	printf("opened\n");

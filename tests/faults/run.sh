@@ -164,7 +164,7 @@ tool_script() {
 	cat >"$F/script.json" <<J
 {"turns": [
  {"match_tool": "fault-tool-ran", "echo": true, "text": "$words answer to: ", "delay_ms": 10, "repeat": true},
- {"text": "Checking. ", "tool_calls": [{"id": "c1", "name": "terminal", "arguments": {"command": "echo fault-tool-ran"}}], "repeat": true}
+ {"text": "Checking. ", "tool_calls": [{"id": "c1", "name": "terminal", "arguments": {"command": "sleep 0.15; echo fault-tool-ran"}}], "repeat": true}
 ]}
 J
 }
@@ -175,8 +175,9 @@ J
 # or a typed error event; for the agent, whose death closes the client's
 # connection, the CLI's "hermesd closed the connection" error) within 5 s;
 # the role is back and ready. After all trials, with hermesd stopped: no
-# message lost (a turn that ended ok has its user message and its answer
-# in state.db exactly once) and none duplicated; restart-to-ready p99 <=
+# message lost (a turn that ended ok has its user message and one final
+# answer in state.db) and none duplicated (no user message twice, no
+# session with two final answers); restart-to-ready p99 <=
 # 100 ms (spawn to READY from "ready in N us", backoff excluded);
 # supervisor RSS and fd count unchanged. Three kills per role, then a
 # reload (SIGHUP) resets the intensity counter (5 restarts in 60 s).
@@ -186,6 +187,17 @@ fault_kill9() {
 	start_fakellm "$F/script.json"
 	sup_start
 	recovers 5 || h_fail "kill9: the first turn failed"
+	# Warm-up (not counted): one kill of each role and a reload, so the
+	# baseline has the supervisor's buffers for restarts already grown.
+	for role in $ROLES; do
+		old=$(h_pid "$role")
+		kill -9 "$old"
+		wait_replaced "$role" "$old" 10 >/dev/null || h_fail "kill9: $role not restarted"
+	done
+	kill -HUP "$SUP"
+	sleep 0.2
+	wait_ready 10 || h_fail "kill9: not ready after a reload"
+	recovers 5 || h_fail "kill9: no turn after the warm-up"
 	sleep 0.3
 	fd0=$(h_fds "$SUP")
 	rss0=$(rss_kb "$SUP")
@@ -243,10 +255,13 @@ fault_kill9() {
 	kill -0 "$SUP" 2>/dev/null || h_fail "kill9: the supervisor died"
 	sup_stop
 	# The store, read after hermesd stopped.
+	# Per trial message: its user row, and the final answers (assistant
+	# rows without tool calls) of its session (one session per trial).
 	sqlite3 "$HERMES_HOME/state.db" \
 	    "SELECT 'u', content FROM messages WHERE role = 'user' AND content LIKE 'k9-%';
-	     SELECT 'a', substr(content, instr(content, 'answer to: ') + 11) FROM messages
-	         WHERE role = 'assistant' AND content LIKE '%answer to: k9-%';" \
+	     SELECT 'a', u.content FROM messages a JOIN messages u
+	         ON u.session_id = a.session_id AND u.role = 'user' AND u.content LIKE 'k9-%'
+	         WHERE a.role = 'assistant' AND (a.tool_calls IS NULL OR a.tool_calls IN ('', '[]'));" \
 	    >"$F/db.txt" 2>"$F/db.err" || h_fail "kill9: sqlite3: $(cat "$F/db.err")"
 	for role in $ROLES; do
 		eval "v=\$K9_$(echo "$role" | tr -d -)"
@@ -508,7 +523,7 @@ fault_midframe() {
 			done
 			[ "$st" = failed ] || bad="$role not given up on (state $st)"
 			kill -0 "$SUP" 2>/dev/null || bad="${bad:+$bad, }supervisor died"
-			cuts=$(grep -c 'faultworker: cutting a frame' "$LOG")
+			cuts=$(grep -c "$role: channel: connection closed mid-frame" "$LOG")
 			logl=$(grep -v faultworker "$LOG" | grep -i -m1 "$role.*\(frame\|truncat\|eof\|closed\|short\)\|\(frame\|truncat\).*$role" | cut -c1-160)
 			[ -n "$logl" ] || bad="${bad:+$bad, }no log line about the cut frame"
 			wait_ready 5 "$others" || bad="${bad:+$bad, }other roles not ready"
@@ -520,7 +535,7 @@ fault_midframe() {
 			recovers 20 || bad="${bad:+$bad, }no turn after the fault cleared"
 			sup_stop
 			unset HERMES_FAULT HERMES_LIBEXEC
-			printf 'midframe\t%s\t%s\t-\t%s\t%s cuts | %s\n' "$role" "$i" "${bad:-ok}" "$cuts" "$logl" >>"$TR"
+			printf 'midframe\t%s\t%s\t-\t%s\t%s cut frames | %s\n' "$role" "$i" "${bad:-ok}" "$cuts" "$logl" >>"$TR"
 			[ -n "$bad" ] && { fails=$((fails + 1)); echo "midframe $role trial $i: $bad" >&2; }
 			notes="$cuts cut frames before the give-up; log: '$logl'"
 		done
@@ -615,4 +630,10 @@ want storm && fault_storm
 	awk -F '\t' '{ printf "%-40s %6s %8s  %s\n", $1, $2, $3, $4 }' "$TABLE"
 } | tee "$OUT/table.txt"
 cp "$TR" "$OUT/trials.tsv"
+# Every fault's daemon log, for the failures' post-mortem.
+rm -rf "$OUT/logs"
+mkdir -p "$OUT/logs"
+for l in "$T"/*/hermesd.log; do
+	[ -f "$l" ] && cp "$l" "$OUT/logs/$(basename "$(dirname "$l")").log"
+done
 exit $FAILED
