@@ -54,6 +54,13 @@
  *   session.search  TOOL session_search {query?, limit?, sort?,
  *                    session_id?, around_message_id?, window?,
  *                    role_filter?, current_session_id?}
+ *                   (pass current_session_id: the current lineage is
+ *                   left out as Hermes does). Discovery ranks the
+ *                   STORE_CANDIDATES newest matches by bm25 (IDF estimated
+ *                   from that window), demotes cron, dedupes by lineage;
+ *                   CJK goes to the trigram index; a query with no word
+ *                   match falls back to substrings over the newest
+ *                   STORE_SUBSTRING_WINDOW messages.
  *   session.repair  {} -> {integrity: "ok"|text, fts_rebuilt, messages}
  * Memory:
  *   memory          TOOL memory {action, target, content?, old_text?,
