@@ -110,7 +110,7 @@ per_chunk(const char *label, const struct prov_shape *shape,
     const char *chunk, const char *json, int runs)
 {
 	struct fetch_sink	 sink = { pc_text, pc_call, pc_usage, pc_done,
-	    NULL };
+	    NULL, NULL };
 	struct pc		 p;
 	struct sse		 s;
 	json_t			*j;

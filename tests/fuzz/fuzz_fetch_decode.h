@@ -39,6 +39,13 @@ f_done(void *a, const char *f)
 		__builtin_trap();
 }
 
+static void
+f_sig(void *a, const char *p, size_t n)
+{
+	if (n == 0)
+		__builtin_trap();
+}
+
 struct fz {
 	struct prov_dec		 d;
 	const struct prov_shape	*shape;
@@ -56,7 +63,8 @@ static int
 fuzz_shape(const struct prov_shape *shape, const uint8_t *p, size_t n)
 {
 	size_t			 junk = 0, cut;
-	struct fetch_sink	 sink = { f_text, f_call, f_usage, f_done, &junk };
+	struct fetch_sink	 sink = { f_text, f_call, f_usage, f_done,
+	    f_sig, &junk };
 	struct fz		 z;
 	struct sse		 s;
 

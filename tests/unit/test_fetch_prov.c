@@ -28,6 +28,8 @@ struct col {
 	char	 done[32];
 	int	 ndone;
 	int	 order_ok;		/* calls and usage before done */
+	char	 sig[64];
+	int	 nsig;
 };
 
 static void
@@ -65,6 +67,15 @@ c_usage(void *a, const struct fetch_usage *u)
 }
 
 static void
+c_sig(void *a, const char *p, size_t n)
+{
+	struct col	*c = a;
+
+	snprintf(c->sig, sizeof(c->sig), "%.*s", (int)n, p);
+	c->nsig++;
+}
+
+static void
 c_done(void *a, const char *reason)
 {
 	struct col	*c = a;
@@ -92,7 +103,8 @@ static int
 decode(const struct prov_shape *shape, const char *stream, size_t cut,
     struct col *c, struct prov_dec *out)
 {
-	struct fetch_sink	 sink = { c_text, c_call, c_usage, c_done, c };
+	struct fetch_sink	 sink = { c_text, c_call, c_usage, c_done, c_sig,
+	    c };
 	struct run		 r;
 	struct sse		 s;
 	size_t			 n = strlen(stream);
@@ -256,7 +268,8 @@ test_oa_body(void **state)
 	    "\"completion_tokens\":3}}";
 
 	memset(&c, 0, sizeof(c));
-	sink = (struct fetch_sink){ c_text, c_call, c_usage, c_done, &c };
+	sink = (struct fetch_sink){ c_text, c_call, c_usage, c_done,
+	    c_sig, &c };
 	prov_dec_init(&d, &sink);
 	assert_int_equal(prov_openai.body(&d, body, strlen(body)), 0);
 	prov_dec_clear(&d);
@@ -332,6 +345,8 @@ test_an_stream(void **state)
 		    NULL), 0);
 		assert_string_equal(c.text, "Okay");
 		assert_string_equal(c.reasoning, "let me see");
+		assert_int_equal(c.nsig, 1);
+		assert_string_equal(c.sig, "abc");
 		assert_int_equal(c.ncalls, 1);
 		assert_string_equal(c.calls[0][0], "toolu_1");
 		assert_string_equal(c.calls[0][1], "get_weather");
@@ -385,17 +400,21 @@ test_an_body(void **state)
 	struct col		 c;
 	const char		*body =
 	    "{\"id\":\"msg\",\"type\":\"message\",\"role\":\"assistant\","
-	    "\"content\":[{\"type\":\"text\",\"text\":\"Hi\"},{\"type\":"
-	    "\"tool_use\",\"id\":\"toolu_9\",\"name\":\"memory\",\"input\":"
+	    "\"content\":[{\"type\":\"thinking\",\"thinking\":\"hm\","
+	    "\"signature\":\"c2ln\"},{\"type\":\"text\",\"text\":\"Hi\"},"
+	    "{\"type\":\"tool_use\",\"id\":\"toolu_9\",\"name\":\"memory\",\"input\":"
 	    "{\"action\":\"add\"}}],\"stop_reason\":\"tool_use\",\"usage\":"
 	    "{\"input_tokens\":12,\"output_tokens\":6}}";
 
 	memset(&c, 0, sizeof(c));
-	sink = (struct fetch_sink){ c_text, c_call, c_usage, c_done, &c };
+	sink = (struct fetch_sink){ c_text, c_call, c_usage, c_done,
+	    c_sig, &c };
 	prov_dec_init(&d, &sink);
 	assert_int_equal(prov_anthropic.body(&d, body, strlen(body)), 0);
 	prov_dec_clear(&d);
 	assert_string_equal(c.text, "Hi");
+	assert_string_equal(c.reasoning, "hm");
+	assert_string_equal(c.sig, "c2ln");
 	assert_int_equal(c.ncalls, 1);
 	assert_string_equal(c.calls[0][0], "toolu_9");
 	assert_string_equal(c.calls[0][2], "{\"action\":\"add\"}");
@@ -513,18 +532,72 @@ test_build_anthropic(void **state)
 	    1), "tool_use_id")), "call_2");
 	assert_non_null(json_object_get(json_array_get(b, 1),
 	    "cache_control"));
-	/* Thinking: budget 16384 > max_tokens 1000, so max_tokens grows;
-	 * temperature is dropped with thinking on. */
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(r,
-	    "thinking"), "budget_tokens")), 16384);
+	/* reasoning_effort "high", but the tool loop's assistant message
+	 * has no signed reasoning: thinking stays off, temperature stays. */
+	assert_null(json_object_get(r, "thinking"));
 	assert_int_equal(json_integer_value(json_object_get(r, "max_tokens")),
-	    17384);
-	assert_null(json_object_get(r, "temperature"));
+	    1000);
+	assert_non_null(json_object_get(r, "temperature"));
 	assert_string_equal(json_string_value(json_object_get(json_array_get(
 	    json_object_get(r, "tools"), 0), "name")), "get_weather");
 	assert_non_null(json_object_get(json_array_get(json_object_get(r,
 	    "tools"), 0), "input_schema"));
 	json_decref(r);
+}
+
+/* Thinking: signed reasoning goes back as a thinking block; an unsigned
+ * one in the current tool loop turns thinking off for the request. */
+static void
+test_build_thinking(void **state)
+{
+	struct prov_opts o = { "c", "anthropic", 1, 0, 0 };
+	const char	*signed_req = "{\"reasoning_effort\":\"high\","
+	    "\"max_tokens\":1000,\"temperature\":0.3,"
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"q\"},"
+	    "{\"role\":\"assistant\",\"reasoning\":\"think\","
+	    "\"reasoning_signature\":\"SIG\",\"tool_calls\":[{\"id\":\"t1\","
+	    "\"name\":\"f\",\"arguments\":\"{}\"}]},{\"role\":\"tool\","
+	    "\"tool_call_id\":\"t1\",\"content\":\"r\"}]}";
+	json_t		*req, *out, *b;
+	char		*body, err[128], *unsigned_req;
+
+	req = json_loads(signed_req, 0, NULL);
+	assert_int_equal(prov_anthropic.build(req, &o, &body, err,
+	    sizeof(err)), 0);
+	out = json_loads(body, 0, NULL);
+	free(body);
+	b = json_array_get(json_object_get(json_array_get(json_object_get(out,
+	    "messages"), 1), "content"), 0);
+	assert_string_equal(json_string_value(json_object_get(b, "type")),
+	    "thinking");
+	assert_string_equal(json_string_value(json_object_get(b, "signature")),
+	    "SIG");
+	/* Budget 16384 > max_tokens 1000: max_tokens grows; no
+	 * temperature with thinking on. */
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(out,
+	    "thinking"), "budget_tokens")), 16384);
+	assert_int_equal(json_integer_value(json_object_get(out,
+	    "max_tokens")), 17384);
+	assert_null(json_object_get(out, "temperature"));
+	json_decref(out);
+	json_decref(req);
+
+	unsigned_req = xstrdup(signed_req);
+	memcpy(strstr(unsigned_req, "reasoning_signature"), "reasoning_signaturX",
+	    19);
+	req = json_loads(unsigned_req, 0, NULL);
+	free(unsigned_req);
+	assert_int_equal(prov_anthropic.build(req, &o, &body, err,
+	    sizeof(err)), 0);
+	out = json_loads(body, 0, NULL);
+	free(body);
+	assert_null(json_object_get(out, "thinking"));
+	b = json_array_get(json_object_get(json_array_get(json_object_get(out,
+	    "messages"), 1), "content"), 0);
+	assert_string_equal(json_string_value(json_object_get(b, "type")),
+	    "tool_use");
+	json_decref(out);
+	json_decref(req);
 }
 
 static void
@@ -645,6 +718,7 @@ main(void)
 		cmocka_unit_test(test_an_body),
 		cmocka_unit_test(test_build_openai),
 		cmocka_unit_test(test_build_anthropic),
+		cmocka_unit_test(test_build_thinking),
 		cmocka_unit_test(test_build_refuses),
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_classify),

@@ -57,6 +57,7 @@ struct res {
 	uint64_t retry_ms[8];
 	char	 retry_class[8][32];
 	int	 over;
+	char	 sig[64];
 	char	*all;		/* every event's strings, for leak checks */
 	size_t	 alen;
 };
@@ -250,6 +251,8 @@ apply(struct res *r, const struct ipc_msg *m)
 			memcpy(r->reasoning + i, s, n);
 			r->reasoning[i + n] = '\0';
 		}
+	} else if (strcmp(k, "signature") == 0) {
+		copy(m, "text", r->sig, sizeof(r->sig));
 	} else if (strcmp(k, "tool_call") == 0) {
 		assert_true(r->ncalls < MAXC);
 		copy(m, "call_id", r->calls[r->ncalls][0], 256);
@@ -486,6 +489,7 @@ test_anthropic_stream(void **state)
 	check_weather(&r);
 	assert_int_equal(r.cwrite, 5);
 	assert_string_equal(r.provider, "anthropic");
+	assert_string_equal(r.sig, "ZmFrZQ==");	/* the thinking signature */
 	res_free(&r);
 	j = fl_journal(&F1);
 	e = json_array_get(j, json_array_size(j) - 1);

@@ -283,6 +283,20 @@ sink_done(void *arg, const char *finish)
 	r->over = 1;
 }
 
+static void
+sink_signature(void *arg, const char *sig, size_t n)
+{
+	struct req	*r = arg;
+	struct ipc_buf	*b;
+
+	if (r->over)
+		return;
+	flush_text(r);
+	b = ev_new(r, "signature");
+	ipc_add_strn(b, "text", sig, n);
+	ev_send(b);
+}
+
 /* ---- curl callbacks -------------------------------------------------- */
 
 static int
@@ -507,7 +521,7 @@ attempt_start(struct req *r)
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->hdrs);
 
 	r->sink = (struct fetch_sink){ sink_text, sink_tool_call, sink_usage,
-	    sink_done, r };
+	    sink_done, sink_signature, r };
 	prov_dec_init(&r->dec, &r->sink);
 	sse_init(&r->sse, SSE_MAX_LINE, on_sse, r);
 	r->live = 1;

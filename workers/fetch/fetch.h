@@ -35,6 +35,7 @@
 #define FETCH_DEFAULT_MAX_TOKENS 4096		/* Anthropic requires one */
 #define FETCH_EVENT_BATCH	(256u * 1024)	/* flush a text batch past this */
 #define FETCH_KEY_COOLDOWN_MS	60000		/* a key that got 429/401 rests */
+#define FETCH_MAX_SIGNATURE	(64u * 1024)	/* one thinking signature */
 
 /* Error classes (fetch.def "error_class"). */
 enum fetch_eclass {
@@ -95,6 +96,9 @@ struct fetch_sink {
 		    const char *args);
 	void	(*usage)(void *, const struct fetch_usage *);
 	void	(*done)(void *, const char *finish_reason);
+	/* The opaque signature of the reasoning just streamed (Anthropic
+	 * thinking), to be sent back with it in later requests. */
+	void	(*signature)(void *, const char *, size_t);
 	void	*arg;
 };
 
@@ -124,6 +128,8 @@ struct prov_dec {
 	int			 blocktype[FETCH_MAX_TOOL_CALLS]; /* anthropic */
 	int			 anthropic_stop;	/* message_delta seen */
 	int			 input_excludes_cache;	/* Anthropic counts */
+	char			*sig;		/* thinking signature */
+	size_t			 siglen;
 };
 
 void	 prov_dec_init(struct prov_dec *, const struct fetch_sink *);

@@ -77,6 +77,9 @@ prov_dec_clear(struct prov_dec *d)
 		free(d->calls[i].args);
 	}
 	d->ncalls = 0;
+	free(d->sig);
+	d->sig = NULL;
+	d->siglen = 0;
 }
 
 int

@@ -56,6 +56,52 @@ text_blocks(const json_t *content, json_t *blocks)
 	}
 }
 
+/* Reasoning sent back with its signature becomes a thinking block
+ * (the API checks the signature; without one it cannot be sent). */
+static void
+thinking_block(const json_t *m, json_t *blocks)
+{
+	const json_t	*r, *sig;
+
+	r = json_object_get(m, "reasoning");
+	sig = json_object_get(m, "reasoning_signature");
+	if (json_is_string(r) && json_is_string(sig) &&
+	    json_string_length(sig) > 0)
+		json_array_append_new(blocks, json_pack("{s:s, s:O, s:O}",
+		    "type", "thinking", "thinking", r, "signature", sig));
+}
+
+/*
+ * With thinking on, the API wants the thinking blocks of the assistant
+ * messages of the current tool loop (after the last user message) sent
+ * back. If one is missing its signature, thinking is left off for this
+ * request rather than have it refused.
+ */
+static int
+loop_has_unsigned(const json_t *msgs)
+{
+	const json_t	*m;
+	const char	*role;
+	size_t		 i, last_user = 0;
+
+	json_array_foreach(msgs, i, m) {
+		role = json_string_value(json_object_get(m, "role"));
+		if (role != NULL && strcmp(role, "user") == 0)
+			last_user = i;
+	}
+	json_array_foreach(msgs, i, m) {
+		if (i < last_user)
+			continue;
+		role = json_string_value(json_object_get(m, "role"));
+		if (role == NULL || strcmp(role, "assistant") != 0 ||
+		    json_array_size(json_object_get(m, "tool_calls")) == 0)
+			continue;
+		if (!json_is_string(json_object_get(m, "reasoning_signature")))
+			return 1;
+	}
+	return 0;
+}
+
 /* Append blocks to the last message if it has the same role. */
 static void
 push(json_t *msgs, const char *role, json_t *blocks)
@@ -136,6 +182,7 @@ convert(const json_t *req, json_t *sys, json_t *msgs, char *err,
 			text_blocks(content, blocks);
 			last = json_array_get(blocks, json_array_size(blocks) - 1);
 		} else if (strcmp(role, "assistant") == 0) {
+			thinking_block(m, blocks);
 			text_blocks(content, blocks);
 			calls = json_object_get(m, "tool_calls");
 			json_array_foreach(calls, j, c) {
@@ -208,6 +255,8 @@ an_build(const json_t *req, const struct prov_opts *o, char **body,
 	for (i = 0; e != NULL && i < nitems(budgets); i++)
 		if (strcmp(e, budgets[i].effort) == 0)
 			budget = budgets[i].budget;
+	if (budget > 0 && loop_has_unsigned(json_object_get(req, "messages")))
+		budget = 0;
 	if (budget > 0 && max_tokens <= budget)
 		max_tokens += budget;
 	r = json_pack("{s:s, s:I, s:o, s:b}", "model", o->model,
@@ -407,6 +456,28 @@ block_start(struct prov_dec *d, int64_t index, const json_t *b)
 }
 
 static int
+sig_add(struct prov_dec *d, const char *p, size_t n)
+{
+	if (d->siglen + n + 1 > FETCH_MAX_SIGNATURE)
+		return prov_dec_fail(d, FE_BAD_RESPONSE, "thinking signature "
+		    "over %u bytes", FETCH_MAX_SIGNATURE);
+	d->sig = xreallocarray(d->sig, d->siglen + n + 1, 1);
+	memcpy(d->sig + d->siglen, p, n);
+	d->siglen += n;
+	d->sig[d->siglen] = '\0';
+	return 0;
+}
+
+/* A thinking block ended: hand its signature on. */
+static void
+sig_emit(struct prov_dec *d)
+{
+	if (d->siglen > 0 && d->sink->signature != NULL)
+		d->sink->signature(d->sink->arg, d->sig, d->siglen);
+	d->siglen = 0;
+}
+
+static int
 block_delta(struct prov_dec *d, int64_t index, const json_t *delta)
 {
 	const char	*type;
@@ -437,7 +508,13 @@ block_delta(struct prov_dec *d, int64_t index, const json_t *delta)
 		return prov_call_append(d, prov_call_get(d, index),
 		    json_string_value(v), json_string_length(v));
 	}
-	return 0;	/* signature_delta, citations_delta, ... */
+	if (strcmp(type, "signature_delta") == 0) {
+		v = json_object_get(delta, "signature");
+		if (!json_is_string(v))
+			return 0;
+		return sig_add(d, json_string_value(v), json_string_length(v));
+	}
+	return 0;	/* citations_delta, ... */
 }
 
 static int
@@ -462,6 +539,9 @@ dispatch(struct prov_dec *d, const char *type, const json_t *j)
 		if (index >= 0 && index < FETCH_MAX_TOOL_CALLS &&
 		    d->blocktype[index] == BLK_TOOL)
 			return prov_call_emit(d, prov_call_get(d, index));
+		if (index >= 0 && index < FETCH_MAX_TOOL_CALLS &&
+		    d->blocktype[index] == BLK_THINKING)
+			sig_emit(d);
 		return 0;
 	}
 	if (strcmp(type, "message_delta") == 0) {
@@ -541,11 +621,20 @@ an_body(struct prov_dec *d, const char *body, size_t len)
 		    json_string_value(json_object_get(b, "text")) : "",
 		    json_string_length(json_object_get(b, "text"))) == -1)
 			goto out;
-		if (strcmp(type, "thinking") == 0 && prov_text(d, 1,
-		    json_string_value(json_object_get(b, "thinking")) ?
-		    json_string_value(json_object_get(b, "thinking")) : "",
-		    json_string_length(json_object_get(b, "thinking"))) == -1)
-			goto out;
+		if (strcmp(type, "thinking") == 0) {
+			if (prov_text(d, 1, json_string_value(json_object_get(b,
+			    "thinking")) ? json_string_value(json_object_get(b,
+			    "thinking")) : "", json_string_length(
+			    json_object_get(b, "thinking"))) == -1)
+				goto out;
+			if (json_is_string(json_object_get(b, "signature"))) {
+				if (sig_add(d, json_string_value(json_object_get(b,
+				    "signature")), json_string_length(
+				    json_object_get(b, "signature"))) == -1)
+					goto out;
+				sig_emit(d);
+			}
+		}
 		if (strcmp(type, "tool_use") == 0) {
 			if ((c = prov_call_get(d, (int64_t)i)) == NULL)
 				goto out;
