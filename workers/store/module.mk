@@ -28,7 +28,8 @@ $(B)/tests/test_store_worker: $(call objs,tests/unit/test_store_worker.c \
 FUZZ_TARGETS	+= fuzz_store_fts fuzz_store_frontmatter
 FUZZ_SRCS_fuzz_store_fts	= workers/store/search.c workers/store/db.c \
 				  workers/store/sessions.c workers/store/memory.c \
-				  workers/store/fsutil.c ipc/util.c ipc/log.c
+				  workers/store/fsutil.c workers/store/skills.c \
+				  ipc/util.c ipc/log.c
 FUZZ_LIBS_fuzz_store_fts	= sqlite3 jansson yaml-0.1
 FUZZ_SRCS_fuzz_store_frontmatter = workers/store/skills.c workers/store/db.c \
 				  workers/store/memory.c workers/store/fsutil.c \
