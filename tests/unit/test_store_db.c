@@ -346,10 +346,24 @@ test_repair(void **state)
  * must fail with "nospace", keep every acknowledged row, and work again
  * once space returns. Needs mount(2) (root); skipped otherwise.
  */
+static char *enospc_home;
+
+/* Unmount and remove even when an assertion left the test early. */
+static int
+enospc_teardown(void **state)
+{
+	if (enospc_home != NULL) {
+		(void)umount2(enospc_home, MNT_DETACH);
+		t_rmhome(enospc_home);
+		enospc_home = NULL;
+	}
+	return 0;
+}
+
 static void
 test_enospc(void **state)
 {
-	char *home = t_home(), *db, *ballast, *mem, content[8192];
+	char *home = enospc_home = t_home(), *db, *ballast, *mem, content[8192];
 	struct store_res res;
 	struct store *s;
 	json_t *r, *sess;
@@ -358,7 +372,6 @@ test_enospc(void **state)
 	if (mount("tmpfs", home, "tmpfs", 0, "size=1m") == -1) {
 		print_message("SKIP ENOSPC: mount tmpfs: %s (needs root)\n",
 		    strerror(errno));
-		t_rmhome(home);
 		skip();
 	}
 	db = dbpath(home);
@@ -419,11 +432,9 @@ test_enospc(void **state)
 	assert_int_equal(t_sql_int(db, "SELECT count(*) FROM messages"),
 	    acked + 1);
 	json_decref(sess);
-	assert_int_equal(umount2(home, MNT_DETACH), 0);
 	free(mem);
 	free(ballast);
 	free(db);
-	t_rmhome(home);
 }
 
 /* Rows another program wrote badly: invalid UTF-8, a blob, broken
@@ -500,7 +511,7 @@ main(void)
 		cmocka_unit_test(test_newer_refused),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_repair),
-		cmocka_unit_test(test_enospc),
+		cmocka_unit_test_teardown(test_enospc, enospc_teardown),
 		cmocka_unit_test(test_malformed_rows),
 		cmocka_unit_test(test_ids),
 	};
