@@ -30,8 +30,9 @@
  *		start hermesd N times: µs from fork until the status says
  *		every worker is ready (polled every 1 ms), then SIGTERM;
  *		"median min max"
- *	bench_sys_drive faultturn SOCK TEXT TIMEOUT_MS
- *		one turn for the fault tests: prints "ok MS" (done with ok),
+ *	bench_sys_drive faultturn SOCK TEXT TIMEOUT_MS [gate]
+ *		one turn for the fault tests (with "gate": once the session
+ *		is open, wait for a line on stdin before sending the message): prints "ok MS" (done with ok),
  *		"error MS CODE: TEXT" (a typed error the user sees), or
  *		"hang MS" / "closed MS" / "noopen MS WHY" (no session within
  *		the time, no ERROR frame either); exit 0 for ok or error
@@ -591,7 +592,7 @@ mode_faultturn(int argc, char **argv)
 	int		 ms, r, ok;
 
 	if (argc < 5)
-		fatalx("usage: faultturn SOCK TEXT TIMEOUT_MS");
+		fatalx("usage: faultturn SOCK TEXT TIMEOUT_MS [gate]");
 	ms = atoi(argv[4]);
 	t0 = now_us();
 	if (conn_open_ms(&c, argv[2], "faultturn", ms) == -1) {
@@ -603,6 +604,12 @@ mode_faultturn(int argc, char **argv)
 	/* Tell the caller the turn is about to start (it kills then). */
 	printf("opened\n");
 	fflush(stdout);
+	if (argc > 5 && strcmp(argv[5], "gate") == 0) {
+		char	 line[16];
+
+		if (fgets(line, sizeof(line), stdin) == NULL)
+			fatalx("gate: stdin closed");
+	}
 	t0 = now_us();
 	deadline = t0 + (uint64_t)ms * 1000;
 	if (send_input(&c, argv[3]) == -1)
