@@ -158,6 +158,12 @@ test_ops_in_sandbox(void **state)
 	    "\"file_content\": \"x\"}", &r);
 	assert_non_null(strstr(json_string_value(j), "\"success\": true"));
 	json_decref(j);
+	/* delete archives: a rename across directories (landlock REFER). */
+	j = call_ok(&c, "skills.manage", "{\"action\": \"delete\", "
+	    "\"name\": \"report\"}", &r);
+	if (strstr(json_string_value(j), "\"success\": true") == NULL)
+		fail_msg("delete in the sandbox: %s", json_string_value(j));
+	json_decref(j);
 	json_decref(call_ok(&c, "cron.save", "{\"jobs\": []}", &r));
 	json_decref(call_ok(&c, "trajectory.append", "{\"record\": {}}", &r));
 	json_decref(call_ok(&c, "session.repair", "{}", &r));
