@@ -49,6 +49,7 @@ struct child {
 	uid_t			 outer_uid;
 	gid_t			 outer_gid;
 	const struct sock_fprog	*prog;		/* SBX_TOOL_CMD, compiled */
+	const char		*user_home;	/* the caller's $HOME */
 };
 
 /* SBX_TOOL_CMD compiled once per process, per network setting. */
@@ -154,6 +155,110 @@ hide_ro(int efd, const char *path)
 		fail(efd, "hide %s read-only", path);
 }
 
+/* Credentials of the caller's user that commands never need to read
+ * (relative to its home), and host secrets. */
+static const char *const home_secrets[] = {
+	".ssh", ".gnupg", ".aws", ".azure", ".config/gcloud", ".docker",
+	".kube", ".netrc", ".git-credentials", ".pgpass", ".npmrc",
+	".pypirc", ".hermes",
+};
+static const char *const host_secrets[] = {
+	"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
+	"/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
+	"/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_dsa_key",
+};
+
+/* Device nodes a command gets; everything else in /dev is gone. */
+static const char *const dev_nodes[] = {
+	"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+	"/dev/tty",
+};
+
+static const struct { const char *path, *target; } dev_links[] = {
+	{ "/dev/fd", "/proc/self/fd" }, { "/dev/stdin", "/proc/self/fd/0" },
+	{ "/dev/stdout", "/proc/self/fd/1" },
+	{ "/dev/stderr", "/proc/self/fd/2" }, { "/dev/ptmx", "pts/ptmx" },
+};
+
+/* A minimal /dev: no disks, no kmsg, no consoles (bwrap's --dev). */
+static void
+make_dev(int efd)
+{
+	struct mount_attr	 ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	int			 fds[nitems(dev_nodes)], fd;
+	size_t			 i;
+
+	for (i = 0; i < nitems(dev_nodes); i++) {
+		fds[i] = (int)open_tree(AT_FDCWD, dev_nodes[i],
+		    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (fds[i] == -1 && errno != ENOENT)
+			fail(efd, "clone %s", dev_nodes[i]);
+	}
+	if (mount("hermes-dev", "/dev", "tmpfs", MS_NOSUID | MS_NODEV |
+	    MS_NOEXEC, "size=64k,mode=0755") == -1)
+		fail(efd, "mount /dev");
+	for (i = 0; i < nitems(dev_nodes); i++) {
+		if (fds[i] == -1)
+			continue;
+		if ((fd = open(dev_nodes[i], O_WRONLY | O_CREAT | O_CLOEXEC,
+		    0666)) == -1 || close(fd) == -1)
+			fail(efd, "create %s", dev_nodes[i]);
+		if (move_mount(fds[i], "", AT_FDCWD, dev_nodes[i],
+		    MOVE_MOUNT_F_EMPTY_PATH) == -1)
+			fail(efd, "attach %s", dev_nodes[i]);
+		close(fds[i]);
+	}
+	for (i = 0; i < nitems(dev_links); i++)
+		if (symlink(dev_links[i].target, dev_links[i].path) == -1)
+			fail(efd, "symlink %s", dev_links[i].path);
+	if (mkdir("/dev/pts", 0755) == -1 || mkdir("/dev/shm", 01777) == -1)
+		fail(efd, "mkdir /dev/pts, /dev/shm");
+	/* Ptys of its own where the kernel lets a user ns have them. */
+	(void)mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+	    "newinstance,ptmxmode=0666,mode=0620");
+	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+	    "mode=1777," TMP_SIZE) == -1)
+		fail(efd, "mount /dev/shm");
+	if (mount_setattr(AT_FDCWD, "/dev", 0, &ro, sizeof ro) == -1)
+		fail(efd, "read-only /dev");
+}
+
+/*
+ * /run holds the host's sockets (systemd, dbus, docker, the supervisor's
+ * runtime dir): an empty tmpfs instead, keeping only the resolver file
+ * /etc/resolv.conf may point into it.
+ */
+static void
+make_run(int efd)
+{
+	struct mount_attr	 ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	char			 res[PATH_MAX], dir[PATH_MAX], *sl;
+	int			 rfd = -1, fd;
+
+	if (realpath("/etc/resolv.conf", res) != NULL && under(res, "/run")) {
+		rfd = (int)open_tree(AT_FDCWD, res, OPEN_TREE_CLONE |
+		    OPEN_TREE_CLOEXEC);
+		if (rfd == -1)
+			fail(efd, "clone %s", res);
+	}
+	if (mount("hermes-run", "/run", "tmpfs", MS_NOSUID | MS_NODEV |
+	    MS_NOEXEC, "size=64k,mode=0755") == -1)
+		fail(efd, "mount /run");
+	if (rfd != -1) {
+		strlcpy(dir, res, sizeof dir);
+		if ((sl = strrchr(dir, '/')) != NULL)
+			*sl = '\0';
+		if (mkdirs(dir) == -1 || (fd = open(res, O_WRONLY | O_CREAT |
+		    O_CLOEXEC, 0644)) == -1 || close(fd) == -1 ||
+		    move_mount(rfd, "", AT_FDCWD, res,
+		    MOVE_MOUNT_F_EMPTY_PATH) == -1)
+			fail(efd, "keep %s", res);
+		close(rfd);
+	}
+	if (mount_setattr(AT_FDCWD, "/run", 0, &ro, sizeof ro) == -1)
+		fail(efd, "read-only /run");
+}
+
 static void
 build_view(const struct child *ch)
 {
@@ -162,15 +267,28 @@ build_view(const struct child *ch)
 	    MOUNT_ATTR_NOSUID };
 	struct mount_attr	 ws = { .attr_set = MOUNT_ATTR_NOSUID |
 	    MOUNT_ATTR_NODEV, .attr_clr = MOUNT_ATTR_RDONLY };
-	const char		*hid[SBX_CMD_MAX_HIDE + 2];
+	const char		*hid[SBX_CMD_MAX_HIDE + nitems(home_secrets) +
+	    nitems(host_secrets) + 2];
+	char			 hs[nitems(home_secrets)][PATH_MAX];
 	size_t			 nh = 0, i;
 	int			 efd = ch->errfd, wsfd;
 
 	if (c->home != NULL)
 		hid[nh++] = c->home;
 	for (i = 0; c->hide != NULL && c->hide[i] != NULL &&
-	    nh < nitems(hid); i++)
+	    i < SBX_CMD_MAX_HIDE; i++)
 		hid[nh++] = c->hide[i];
+	for (i = 0; i < nitems(host_secrets); i++)
+		hid[nh++] = host_secrets[i];
+	for (i = 0; ch->user_home != NULL && i < nitems(home_secrets); i++) {
+		if ((size_t)snprintf(hs[i], sizeof hs[i], "%s/%s",
+		    ch->user_home, home_secrets[i]) >= sizeof hs[i])
+			continue;
+		/* Never hide the workspace itself or what holds it. */
+		if (under(c->workspace, hs[i]))
+			continue;
+		hid[nh++] = hs[i];
+	}
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
 		fail(efd, "make / private");
@@ -189,9 +307,8 @@ build_view(const struct child *ch)
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
 	    "mode=1777," TMP_SIZE) == -1)
 		fail(efd, "mount /tmp");
-	if (access("/dev/shm", F_OK) == 0 && mount("tmpfs", "/dev/shm",
-	    "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777," TMP_SIZE) == -1)
-		fail(efd, "mount /dev/shm");
+	make_dev(efd);
+	make_run(efd);
 	for (i = 0; i < nh; i++)
 		hide(efd, hid[i]);
 	if (mkdirs(c->workspace) == -1)
@@ -250,11 +367,11 @@ env_get(char *const *envp, const char *name)
 }
 
 static void
-exec_cmd(int efd, char *const *argv, char *const *envp)
+exec_cmd(int efd, int exec_fd, char *const *argv, char *const *envp)
     __attribute__((noreturn));
 
 static void
-exec_cmd(int efd, char *const *argv, char *const *envp)
+exec_cmd(int efd, int exec_fd, char *const *argv, char *const *envp)
 {
 	static char *const	 empty[] = { NULL };
 	char			 path[PATH_MAX];
@@ -264,6 +381,11 @@ exec_cmd(int efd, char *const *argv, char *const *envp)
 
 	if (envp == NULL)
 		envp = empty;
+	if (exec_fd > 0) {
+		(void)syscall(SYS_execveat, exec_fd, "", argv, envp,
+		    AT_EMPTY_PATH);
+		fail(efd, "execveat %s", argv[0]);
+	}
 	if (strchr(argv[0], '/') != NULL) {
 		execve(argv[0], argv, envp);
 		fail(efd, "execve %s", argv[0]);
@@ -301,6 +423,30 @@ drop_caps(int efd)
 		fail(efd, "clear ambient capabilities");
 }
 
+/* Close every fd >= 3 but a and b (either may be -1). */
+static void
+close_except(int a, int b)
+{
+	unsigned	 lo = 3;
+	int		 keep[2], i, t;
+
+	keep[0] = a;
+	keep[1] = b;
+	if (keep[0] > keep[1]) {
+		t = keep[0];
+		keep[0] = keep[1];
+		keep[1] = t;
+	}
+	for (i = 0; i < 2; i++) {
+		if (keep[i] < (int)lo)
+			continue;
+		if ((unsigned)keep[i] > lo)
+			(void)close_range(lo, (unsigned)keep[i] - 1, 0);
+		lo = (unsigned)keep[i] + 1;
+	}
+	(void)close_range(lo, ~0u, 0);
+}
+
 /* The command itself: fds, session, landlock, filters, exec. */
 static void
 command(const struct child *ch) __attribute__((noreturn));
@@ -312,7 +458,7 @@ command(const struct child *ch)
 	const char		*rw[] = { "/tmp", "/dev/shm", "/dev/tty", NULL };
 	struct sbx_ll_res	 ll;
 	int			 fds[3] = { c->fd_in, c->fd_out, c->fd_err };
-	int			 efd = ch->errfd, i, nul = -1, n;
+	int			 efd = ch->errfd, i, nul = -1, n, xfd = -1;
 
 	if (setsid() == -1)
 		fail(efd, "setsid");
@@ -336,11 +482,12 @@ command(const struct child *ch)
 	for (i = 0; i < 3; i++)
 		if (dup2(fds[i], i) == -1)
 			fail(efd, "dup2 %d", i);
+	/* The program to exec by fd, out of the way of 0..2 too. */
+	if (c->exec_fd > 0 && (xfd = fcntl(c->exec_fd, F_DUPFD_CLOEXEC, 3))
+	    == -1)
+		fail(efd, "dup exec_fd");
 	/* Every other fd goes; the error pipe closes at execve. */
-	if (efd > 3 && close_range(3, (unsigned)efd - 1, 0) == -1)
-		fail(efd, "close_range");
-	if (close_range((unsigned)efd + 1, ~0u, 0) == -1)
-		fail(efd, "close_range");
+	close_except(efd, xfd);
 	if (chdir(c->cwd ? c->cwd : c->workspace) == -1)
 		fail(efd, "chdir %s", c->cwd ? c->cwd : c->workspace);
 	(void)put_file("/proc/self/oom_score_adj", "1000");
@@ -363,7 +510,7 @@ command(const struct child *ch)
 		errno = -n;
 		fail(efd, "seccomp");
 	}
-	exec_cmd(efd, c->argv, c->envp);
+	exec_cmd(efd, xfd, c->argv, c->envp);
 }
 
 static volatile sig_atomic_t fwd_sig;
@@ -671,6 +818,8 @@ sbx_cmd_spawn(const struct sbx_cmd *c, struct sbx_cmd_info *out)
 	}
 	memset(&ch, 0, sizeof ch);
 	ch.prog = &cmd_prog[net];
+	if ((ch.user_home = getenv("HOME")) == NULL || ch.user_home[0] != '/')
+		ch.user_home = geteuid() == 0 ? "/root" : NULL;
 	ch.c = c;
 	ch.errfd = ep[1];
 	ch.outer_uid = geteuid();

@@ -29,16 +29,23 @@
  * or, when the caller entered SBX_TOOL_LOCAL without network, the
  * runner's own empty one (a net ns costs ~1 ms to make). / is
  * mounted read-only, nosuid; the workspace is the only writable root;
- * /tmp and /dev/shm are private tmpfs; /proc is the new pid namespace's
- * own; `home` (HERMES_HOME) and every `hide` path are covered by an
- * empty read-only tmpfs (a hidden regular file becomes /dev/null). The
+ * /tmp, /dev/shm and /run are private tmpfs (the resolver file that
+ * /etc/resolv.conf points to under /run is kept); /dev holds only null,
+ * zero, full, random, urandom, tty, a private devpts and shm; /proc is
+ * the new pid namespace's own; `home` (HERMES_HOME), every `hide` path,
+ * /etc/shadow, /etc/gshadow, sshd's host keys and the credential stores
+ * in the caller's $HOME (.ssh, .gnupg, .aws, .docker, .kube, .netrc, ...)
+ * are covered by an empty read-only tmpfs (a file: by /dev/null). The
  * command runs as a non-root uid of its user namespace without
  * capabilities, with no_new_privs, the limits below, a cgroup (pids,
  * memory) where one can be made, landlock (read/exec everywhere, write
  * only the workspace, /tmp, /dev/shm and /dev; TCP denied when the
  * network is off; abstract UNIX sockets and signals scoped where the
  * kernel has it), and last, just before execve, the seccomp profile
- * SBX_TOOL_CMD (the always-denied set). Its session is new (setsid).
+ * SBX_TOOL_CMD (the always-denied set, and socket(): none without
+ * network, no AF_UNIX or AF_PACKET with it, since connect() to a host
+ * UNIX socket path is stopped neither by a read-only mount nor by
+ * landlock; socketpair() works). Its session is new (setsid).
  *
  * The cgroup (pids.max, memory limit) belongs to the caller: the first
  * spawn moves the calling process into hermes-cmd/r<pid> and every
@@ -100,6 +107,10 @@ struct sbx_cmd {
 	int		  fd_in;	/* become 0, 1, 2; -1: /dev/null. */
 	int		  fd_out;	/* All other fds are closed in the */
 	int		  fd_err;	/* command. */
+	int		  exec_fd;	/* > 0: execveat() this fd (an ELF
+					   program opened before, e.g. a
+					   helper the view hides, like one
+					   under /tmp); 0: exec argv[0] */
 };
 
 /* What a spawn enforced (or why it failed). */

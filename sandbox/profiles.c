@@ -302,8 +302,19 @@ static const struct sbx_rule g_deny_eperm[] = {
 	{ "ioctl", R_EPERM, 1, { M(1, 0xffffffffu, TIOCLINUX) } },
 };
 
+/*
+ * Commands create no named-socket clients: connect() to a UNIX socket
+ * path is not stopped by a read-only mount or by landlock, and the host
+ * has root's sockets (docker, systemd, tmux) in places no list of hidden
+ * paths covers. socketpair() stays. Without network, no socket at all.
+ */
 static const struct sbx_rule g_cmd_nonet[] = {
-	{ "socket", R_EPERM, 1, { C(0, SCMP_CMP_NE, AF_UNIX) } },
+	EP("socket"),
+};
+
+static const struct sbx_rule g_cmd_net[] = {
+	{ "socket", R_EPERM, 1, { C(0, SCMP_CMP_EQ, AF_UNIX) } },
+	{ "socket", R_EPERM, 1, { C(0, SCMP_CMP_EQ, AF_PACKET) } },
 };
 
 #define GRP(name, a) [name] = { #name, a, nitems(a) }
@@ -316,7 +327,8 @@ const struct sbx_group_def sbx_groups[G_MAX] = {
 	GRP(G_NET_CLIENT, g_net_client), GRP(G_UNIX_CLIENT, g_unix_client),
 	GRP(G_PROCESS, g_process), GRP(G_SYSTEM, g_system),
 	GRP(G_NS_SETUP, g_ns_setup), GRP(G_DENY_EPERM, g_deny_eperm),
-	GRP(G_CMD_NONET, g_cmd_nonet), GRP(G_SOCK_UNIX, g_sock_unix),
+	GRP(G_CMD_NONET, g_cmd_nonet), GRP(G_CMD_NET, g_cmd_net),
+	GRP(G_SOCK_UNIX, g_sock_unix),
 	GRP(G_SOCK_NET, g_sock_net),
 };
 

@@ -48,7 +48,8 @@ enum sbx_group {
 	G_SYSTEM,	/* the broad set ordinary programs use */
 	G_NS_SETUP,	/* namespaces, mounts, limits, filters: cmd setup */
 	G_DENY_EPERM,	/* the always-denied set, as EPERM (default-allow) */
-	G_CMD_NONET,	/* socket() other than AF_UNIX -> EPERM */
+	G_CMD_NONET,	/* command without network: socket() -> EPERM */
+	G_CMD_NET,	/* command with network: AF_UNIX, AF_PACKET EPERM */
 	G_SOCK_UNIX,	/* runner, network off: socket(AF_UNIX) only */
 	G_SOCK_NET,	/* runner, network on: UNIX, INET, INET6 */
 	G_MAX

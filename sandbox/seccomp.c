@@ -71,8 +71,8 @@ prof_groups(const struct sbx_prof *p, int network)
 
 	if (p->flags & F_NET_BY_CTX)
 		g |= network ? GB(G_SOCK_NET) : GB(G_SOCK_UNIX);
-	if (p->id == SBX_TOOL_CMD && !network)
-		g |= GB(G_CMD_NONET);
+	if (p->id == SBX_TOOL_CMD)
+		g |= network ? GB(G_CMD_NET) : GB(G_CMD_NONET);
 	return g;
 }
 

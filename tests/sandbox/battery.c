@@ -546,6 +546,26 @@ b_read_config(int s)
 }
 
 static int
+b_shadow(int s)
+{
+	struct result r;
+
+	run_sh("cat /etc/shadow", s, NULL, &r);
+	return strstr(r.out, "root:") != NULL;
+}
+
+static int
+b_devices(int s)
+{
+	struct result r;
+
+	/* Disks, kmsg, memory, consoles: only null/zero/tty & co remain. */
+	run_sh("ls /dev | grep -E '^(sd|vd|xvd|nvme|loop|kmsg|mem|port|"
+	    "console|tty[0-9])'", s, NULL, &r);
+	return exited0(&r);
+}
+
+static int
 b_unix_sock(int s)
 {
 	struct result r;
@@ -553,6 +573,19 @@ b_unix_sock(int s)
 	S("%s --connect-unix %s/hermesd.sock", E->self, E->run);
 	run_sh(script, s, NULL, &r);
 	return esc_drain(unix_fd, 0) > 0;
+}
+
+static int	 other_fd;
+
+static int
+b_unix_other(int s)
+{
+	struct result r;
+
+	/* A socket in no hidden directory: socket(AF_UNIX) itself fails. */
+	S("%s --connect-unix %s/other.sock", E->self, E->out);
+	run_sh(script, s, NULL, &r);
+	return esc_drain(other_fd, 0) > 0;
 }
 
 static int
@@ -765,8 +798,11 @@ static const struct bcase cases[] = {
 	{ "hardlink HERMES_HOME/.env", NULL, b_hardlink, 0 },
 	{ "read HERMES_HOME/.env", NULL, b_read_env, 0 },
 	{ "read config.yaml", NULL, b_read_config, 0 },
+	{ "read /etc/shadow", NULL, b_shadow, 0 },
+	{ "host devices in /dev", NULL, b_devices, 0 },
 	{ "supervisor UNIX socket", NULL, b_unix_sock, 0 },
 	{ "abstract UNIX socket", NULL, b_abstract, 0 },
+	{ "UNIX socket elsewhere", NULL, b_unix_other, 0 },
 	{ "see other processes", NULL, b_procs, 0 },
 	{ "ps -e", "ps", b_ps, 0 },
 	{ "setuid copy of bash", "bash", b_setuid, 0 },
@@ -819,6 +855,9 @@ esc_battery(const struct esc_env *env, struct esc_row *row)
 	snprintf(p, sizeof p, "%s/hermesd.sock", E->run);
 	if ((unix_fd = esc_listen_unix(p, 0)) == -1)
 		fatal("listen %s", p);
+	snprintf(p, sizeof p, "%s/other.sock", E->out);
+	if ((other_fd = esc_listen_unix(p, 0)) == -1)
+		fatal("listen %s", p);
 	snprintf(abs_name, sizeof abs_name, "hermes-escape-%d", (int)getpid());
 	if ((abs_fd = esc_listen_unix(abs_name, 1)) == -1)
 		fatal("listen @%s", abs_name);
@@ -868,4 +907,5 @@ esc_battery(const struct esc_env *env, struct esc_row *row)
 	close(udp_fd);
 	close(unix_fd);
 	close(abs_fd);
+	close(other_fd);
 }

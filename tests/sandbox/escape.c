@@ -617,6 +617,8 @@ child_text(enum sbx_profile prof, int debug, int what, char *out,
  */
 #define NO_LANDLOCK	1
 #define NO_USERNS	2
+#define EXEC_FD		4	/* run home/true (hidden inside) */
+#define EXEC_FD_SET	8	/* ... by fd */
 
 static int
 degraded(enum sbx_profile prof, int require, int block, char *out,
@@ -649,7 +651,7 @@ degraded(enum sbx_profile prof, int require, int block, char *out,
 		    CLONE_NEWUSER)) != 0)) || seccomp_load(f) != 0)
 			_exit(2);
 		if (prof == SBX_TOOL_CMD) {
-			char *const argv[] = { "/bin/true", NULL };
+			char *argv[] = { "/bin/true", NULL };
 			struct sbx_cmd c;
 			struct sbx_cmd_info info;
 			struct sbx_cmd_limits l = SBX_CMD_LIMITS_DEFAULT;
@@ -659,8 +661,19 @@ degraded(enum sbx_profile prof, int require, int block, char *out,
 			c.argv = argv;
 			c.workspace = E.ws;
 			c.require = require;
+			c.home = E.home;
 			c.limits = l;
 			c.fd_in = c.fd_out = c.fd_err = -1;
+			if (block & EXEC_FD) {
+				/* /bin/true copied into the hidden home */
+				char tp[600];
+
+				snprintf(tp, sizeof tp, "%s/true", E.home);
+				argv[0] = tp;
+				if ((block & EXEC_FD_SET) && (c.exec_fd =
+				    open(tp, O_RDONLY | O_CLOEXEC)) == -1)
+					_exit(2);
+			}
 			cp = sbx_cmd_spawn(&c, &info);
 			dprintf(p[1], "spawn=%s %s", cp == -1 ? "failed" : "ok",
 			    info.err);
@@ -765,6 +778,11 @@ checks(struct esc_row *row)
 	ctl = degraded(SBX_TOOL_CMD, 0, NO_LANDLOCK, t, sizeof t) &&
 	    strstr(t, "spawn=ok") != NULL;
 	CHECK("no landlock + require: command refused", ok, ctl);
+	ok = degraded(SBX_TOOL_CMD, 0, EXEC_FD | EXEC_FD_SET, t, sizeof t) &&
+	    strstr(t, "spawn=ok") != NULL;
+	ctl = degraded(SBX_TOOL_CMD, 0, EXEC_FD, t, sizeof t) &&
+	    strstr(t, "spawn=failed") != NULL;
+	CHECK("exec_fd runs a program the view hides", ok, ctl);
 #undef CHECK
 }
 
@@ -915,6 +933,13 @@ main(int argc, char **argv)
 	put(E.home, ".env", "OPENROUTER_API_KEY=sk-canary-4f1c9e2b7a\n");
 	put(E.home, "config.yaml", "model: canary-config-77a1\n");
 	put(E.out, "secret", "outside-canary\n");
+	{
+		char cmd[9000];
+
+		snprintf(cmd, sizeof cmd, "cp /bin/true '%s/true'", E.home);
+		if (system(cmd) != 0)
+			fatalx("cannot copy /bin/true");
+	}
 
 	if ((tcp_fd = esc_listen_tcp(&tcp_port)) == -1)
 		fatal("listen");
