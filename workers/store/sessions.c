@@ -758,11 +758,11 @@ json_t *
 store_session_list(struct store *s, json_t *args)
 {
 	const char *source;
-	int64_t limit, offset;
+	int64_t limit, offset, total = 0;
 	int children, rc;
 	sqlite3_stmt *st;
 	json_t *res, *arr;
-	char *sql;
+	char *sql, *where;
 
 	if (store_arg_str(s, args, "source", 0, &source) == -1 ||
 	    store_arg_int(s, args, "limit", 20, &limit) == -1 ||
@@ -773,19 +773,42 @@ store_session_list(struct store *s, json_t *args)
 		limit = limit < 1 ? 1 : 1000;
 	if (offset < 0)
 		offset = 0;
+	/* Unary + keeps the planner on idx_sessions_started (newest
+	 * first, stop at the page) rather than the parent or source one. */
+	xasprintf(&where, "%s %s", source != NULL ? "+s.source = ?1" :
+	    "+s.source NOT IN ('subagent', 'tool')",
+	    children ? "" : "AND +s.parent_session_id IS NULL");
+	/* The total apart: a window count would evaluate the per-row
+	 * subqueries below for every session (0.4 s at 20,000). */
+	xasprintf(&sql, "SELECT count(*) FROM sessions s WHERE %s", where);
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	free(sql);
+	if (rc == SQLITE_OK) {
+		if (source != NULL)
+			sqlite3_bind_text(st, 1, source, -1, SQLITE_TRANSIENT);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			total = sqlite3_column_int64(st, 0);
+			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_OK) {
+		free(where);
+		store_sqlerr(s, rc, "list sessions");
+		return NULL;
+	}
 	xasprintf(&sql, "SELECT s.id, s.title, s.source, s.model, s.started_at,"
 	    " s.ended_at, s.end_reason, s.message_count, s.parent_session_id,"
 	    " COALESCE((SELECT max(timestamp) FROM messages m WHERE"
 	    " m.session_id = s.id), s.started_at) AS last_active,"
 	    " COALESCE((SELECT substr(replace(content, char(10), ' '), 1, 63)"
 	    " FROM messages m WHERE m.session_id = s.id AND m.role = 'user'"
-	    " ORDER BY m.id LIMIT 1), '') AS preview, count(*) OVER () AS total"
-	    " FROM sessions s WHERE %s %s"
-	    " ORDER BY s.started_at DESC LIMIT %lld OFFSET %lld",
-	    source != NULL ? "s.source = ?1" :
-	    "s.source NOT IN ('subagent', 'tool')",
-	    children ? "" : "AND s.parent_session_id IS NULL",
-	    (long long)limit, (long long)offset);
+	    " ORDER BY m.id LIMIT 1), '') AS preview"
+	    " FROM (SELECT * FROM sessions s WHERE %s"
+	    " ORDER BY s.started_at DESC LIMIT %lld OFFSET %lld) s"
+	    " ORDER BY s.started_at DESC", where, (long long)limit,
+	    (long long)offset);
+	free(where);
 	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	free(sql);
 	if (rc != SQLITE_OK) {
@@ -796,16 +819,11 @@ store_session_list(struct store *s, json_t *args)
 		sqlite3_bind_text(st, 1, source, -1, SQLITE_TRANSIENT);
 	res = json_object();
 	arr = json_array();
-	json_object_set_new(res, "total", json_integer(0));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *row = store_row_json(st);
-
-		json_object_set(res, "total", json_object_get(row, "total"));
-		json_object_del(row, "total");
-		json_array_append_new(arr, row);
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, store_row_json(st));
 	sqlite3_finalize(st);
 	json_object_set_new(res, "sessions", arr);
+	json_object_set_new(res, "total", json_integer(total));
 	if (rc != SQLITE_DONE) {
 		json_decref(res);
 		store_sqlerr(s, rc, "list sessions");
