@@ -433,6 +433,37 @@ main(int argc, char **argv)
 		    "\t%.2f\t%.2f\tmax ours %.2f ms, bare %.2f ms\n", n, op99,
 		    bp99, op99 / bp99, omax, bmax);
 	}
+	sqlite3_finalize(st);
+	/* 3. Browse (session_search with no arguments) on the same DB. */
+	must(sqlite3_prepare_v2(db, "SELECT id, title, source, started_at, "
+	    "message_count FROM sessions ORDER BY started_at DESC LIMIT 3", -1,
+	    &st, NULL), db, "prepare");
+	for (rep = 0; rep < 2; rep++) {
+		for (i = 0; i < nq; i++) {
+			double t0 = now_s();
+
+			store_call(s, "session.search", "{}", 2, &res);
+			if (!res.ok)
+				fatalx("browse: %s", res.error);
+			store_res_free(&res);
+			lo[i] = (now_s() - t0) * 1e3;
+			t0 = now_s();
+			sqlite3_reset(st);
+			while (sqlite3_step(st) == SQLITE_ROW)
+				;
+			lb[i] = (now_s() - t0) * 1e3;
+		}
+	}
+	{
+		double op50 = pct(lo, nq, 0.5), op99 = pct(lo, nq, 0.99);
+		double bp50 = pct(lb, nq, 0.5), bp99 = pct(lb, nq, 0.99);
+
+		printf("BENCH\tsession_search browse p50, ms (%ld msgs, %ld "
+		    "sessions)\t%.2f\t%.3f\t%.0f\tours = tool op (3 newest "
+		    "root sessions with preview, last_active, total); ref = bare "
+		    "SELECT of the 3 newest rows; p99 ours %.2f, bare %.3f\n", n,
+		    n / PER_SESSION, op50, bp50, op50 / bp50, op99, bp99);
+	}
 	free(lo);
 	free(lb);
 	sqlite3_finalize(st);
