@@ -10,19 +10,23 @@ TOOL_PKGS	:= jansson
 BINS		+= $(B)/hermes-tool-local $(B)/hermes-tool-files
 $(B)/hermes-tool-local: $(call objs,$(TOOL_RUN_SRCS) workers/tool/local_main.c) $(WORKER_LIBS) | $(B)/hermes-tool-files
 	$(LINK) $(call libs,$(WORKER_PKGS) $(TOOL_PKGS))
+BINS		+= $(B)/hermes-tool-ssh
+$(B)/hermes-tool-ssh: $(call objs,$(TOOL_RUN_SRCS) workers/tool/ssh_main.c) $(WORKER_LIBS)
+	$(LINK) $(call libs,$(WORKER_PKGS) $(TOOL_PKGS))
 # The file tools' helper, run inside the command sandbox by tool-local.
 $(B)/hermes-tool-files: $(call objs,$(TOOL_CORE_SRCS) workers/tool/files_main.c) $(LIBIPC)
 	$(LINK) $(call libs,libevent msgpack $(TOOL_PKGS))
 
 # Unit tests of the pure modules, and the worker through its real process.
 TOOL_UNITS	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_tool_*.c))
-UNIT_TESTS	+= $(addprefix $(B)/tests/,$(filter-out test_tool_worker,$(TOOL_UNITS)))
-$(addprefix $(B)/tests/,$(filter-out test_tool_worker,$(TOOL_UNITS))): $(B)/tests/%: $(B)/tests/unit/%.o $(call objs,$(TOOL_CORE_SRCS)) $(LIBIPC)
+TOOL_PURE	:= $(filter-out test_tool_worker test_tool_ssh,$(TOOL_UNITS))
+UNIT_TESTS	+= $(addprefix $(B)/tests/,$(TOOL_UNITS))
+$(addprefix $(B)/tests/,$(TOOL_PURE)): $(B)/tests/%: $(B)/tests/unit/%.o $(call objs,$(TOOL_CORE_SRCS)) $(LIBIPC)
 	$(LINK) $(call libs,libevent msgpack jansson cmocka)
-ifneq ($(wildcard tests/unit/test_tool_worker.c),)
-UNIT_TESTS	+= $(B)/tests/test_tool_worker
-endif
 $(B)/tests/test_tool_worker: $(call objs,tests/unit/test_tool_worker.c tests/harness.c) $(LIBIPC) | $(B)/hermes-tool-local
+	$(LINK) $(call libs,libevent msgpack jansson cmocka)
+# Live against an sshd the test starts on 127.0.0.1.
+$(B)/tests/test_tool_ssh: $(call objs,tests/unit/test_tool_ssh.c tests/harness.c) $(LIBIPC) | $(B)/hermes-tool-ssh
 	$(LINK) $(call libs,libevent msgpack jansson cmocka)
 
 # Fuzz targets: the patch parser and the approval analyser.

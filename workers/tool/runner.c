@@ -196,6 +196,14 @@ tool_runner_setup(struct worker *w, const struct tool_backend *be,
 	ws = w->workspace;
 	if (ws == NULL || *ws == '\0')
 		ws = json_string_value(cfg_path("terminal", "cwd"));
+	if (conf->remote) {
+		/* a path on the remote host; "" is the remote home */
+		ws = json_string_value(cfg_path("terminal", "cwd"));
+		memset(&R.fs, 0, sizeof(R.fs));
+		R.fs.rootfd = -1;
+		R.fs.root = xstrdup(ws != NULL && strcmp(ws, ".") != 0 ? ws : "");
+		goto configured;
+	}
 	if (ws == NULL || *ws == '\0' || strcmp(ws, ".") == 0) {
 		log_warnx("tool: no workspace (CONFIG.workspace or "
 		    "terminal.cwd)");
@@ -217,6 +225,7 @@ tool_runner_setup(struct worker *w, const struct tool_backend *be,
 		if (w->workspace == NULL || strcmp(w->workspace, rp) != 0)
 			w->workspace = xstrdup(rp);
 	}
+configured:
 	v = json_object_get(R.config, "file_read_max_chars");
 	if (json_is_integer(v) && json_integer_value(v) > 0)
 		R.fs.read_max_chars = (size_t)json_integer_value(v);
@@ -276,7 +285,8 @@ session_get(const char *id)
 			return s;
 	s = xcalloc(1, sizeof(*s));
 	s->id = xstrdup(id);
-	tool_shstate_init(&s->sh, R.base_env, R.fs.root);
+	tool_shstate_init(&s->sh, R.conf->remote ? NULL : R.base_env,
+	    R.fs.root);
 	LIST_INSERT_HEAD(&R.sessions, s, entry);
 	return s;
 }

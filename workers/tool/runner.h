@@ -14,6 +14,7 @@ struct tool_runner_conf {
 	 * "context"): the JSON result, malloc'd. */
 	char		*(*files)(const char *tool, const char *cwd,
 			    const char *args_json);
+	int		 remote;	/* the workspace is a remote path */
 };
 
 /* From setup(): parse CONFIG, open the workspace, SIGCHLD. 0 or -1. */
