@@ -651,6 +651,7 @@ degraded(enum sbx_profile prof, int require, int block, char *out,
 		    CLONE_NEWUSER)) != 0)) || seccomp_load(f) != 0)
 			_exit(2);
 		if (prof == SBX_TOOL_CMD) {
+			static char tp[600];
 			char *argv[] = { "/bin/true", NULL };
 			struct sbx_cmd c;
 			struct sbx_cmd_info info;
@@ -666,8 +667,6 @@ degraded(enum sbx_profile prof, int require, int block, char *out,
 			c.fd_in = c.fd_out = c.fd_err = -1;
 			if (block & EXEC_FD) {
 				/* /bin/true copied into the hidden home */
-				char tp[600];
-
 				snprintf(tp, sizeof tp, "%s/true", E.home);
 				argv[0] = tp;
 				if ((block & EXEC_FD_SET) && (c.exec_fd =
@@ -782,6 +781,8 @@ checks(struct esc_row *row)
 	    strstr(t, "spawn=ok") != NULL;
 	ctl = degraded(SBX_TOOL_CMD, 0, EXEC_FD, t, sizeof t) &&
 	    strstr(t, "spawn=failed") != NULL;
+	if (!ctl)
+		printf("  (control: %s)\n", t);
 	CHECK("exec_fd runs a program the view hides", ok, ctl);
 #undef CHECK
 }
