@@ -181,6 +181,25 @@ extern const struct prov_shape prov_openai;
 extern const struct prov_shape prov_anthropic;
 const struct prov_shape *prov_shape_find(const char *name);
 
+/*
+ * The fast path for plain text deltas (fastjson.c). 0: the chunk is a
+ * valid JSON plain text delta of that shape (0 OpenAI, 1 Anthropic) and
+ * text/len (raw, escaped if `escaped`; NULL if none) is its text; -1:
+ * anything else (parse it with jansson).
+ */
+struct prov_fast {
+	const char	*text;
+	size_t		 len;
+	int		 escaped;
+	int		 reasoning;
+	int		 textkey;
+	int		 type_ok, delta_ok;
+};
+extern int	 prov_fast_enabled;	/* tests compare both paths */
+int	 prov_fast_scan(int shape, const char *, size_t, struct prov_fast *);
+size_t	 prov_fast_unescape(const char *, size_t, char *);
+int	 prov_fast_text(struct prov_dec *, const struct prov_fast *);
+
 /* Class of an HTTP error answer. */
 int	 prov_classify(long status, const char *body, size_t len);
 /* A short, key-free message from an error body (provider's "message"). */

@@ -1,7 +1,8 @@
 # workers/fetch: hermes-llm-fetch, tests/fakellm, their tests, fuzz
 # targets and benchmark. See workers/fetch/fetch.h for the file map.
 FETCH_CORE_SRCS	:= workers/fetch/sse.c workers/fetch/prov.c \
-		   workers/fetch/prov_openai.c workers/fetch/prov_anthropic.c
+		   workers/fetch/prov_openai.c workers/fetch/prov_anthropic.c \
+		   workers/fetch/fastjson.c
 FETCH_SRCS	:= $(FETCH_CORE_SRCS) workers/fetch/fetch.c \
 		   workers/fetch/fetch_conf.c workers/fetch/curlev.c
 FETCH_PKGS	:= jansson libcurl
@@ -58,3 +59,6 @@ BENCHES		+= $(B)/bench/bench_fetch
 $(B)/bench/bench_fetch: $(call objs,bench/bench_fetch.c tests/harness.c $(FETCH_CORE_SRCS)) $(LIBIPC) | $(B)/hermes-llm-fetch $(B)/fakellm
 	$(LINK) $(call libs,libevent msgpack jansson)
 endif
+FUZZ_TARGETS	+= fuzz_fetch_fast
+FUZZ_SRCS_fuzz_fetch_fast	= $(FETCH_FUZZ_SRCS)
+FUZZ_LIBS_fuzz_fetch_fast	= jansson

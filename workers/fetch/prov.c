@@ -253,6 +253,28 @@ prov_end(struct prov_dec *d)
 	return 0;
 }
 
+int	 prov_fast_enabled = 1;
+
+/* Hand the text a fast scan found to the sink. */
+int
+prov_fast_text(struct prov_dec *d, const struct prov_fast *f)
+{
+	char	 stack[1024], *buf;
+	size_t	 n;
+	int	 rc;
+
+	if (f->text == NULL || f->len == 0)
+		return 0;
+	if (!f->escaped)
+		return prov_text(d, f->reasoning, f->text, f->len);
+	buf = f->len < sizeof(stack) ? stack : xmalloc(f->len + 1);
+	n = prov_fast_unescape(f->text, f->len, buf);
+	rc = prov_text(d, f->reasoning, buf, n);
+	if (buf != stack)
+		free(buf);
+	return rc;
+}
+
 /* ---- errors --------------------------------------------------------- */
 
 static const char *const overflow_words[] = {

@@ -567,11 +567,14 @@ an_event(struct prov_dec *d, const char *event, const char *data,
 {
 	json_t		*j;
 	json_error_t	 je;
+	struct prov_fast fp;
 	const char	*type;
 	int		 rc;
 
 	if (d->ended)
 		return 0;
+	if (prov_fast_enabled && prov_fast_scan(1, data, len, &fp) == 0)
+		return prov_fast_text(d, &fp);
 	j = json_loadb(data, len, 0, &je);
 	if (!json_is_object(j)) {
 		json_decref(j);

@@ -357,6 +357,7 @@ oa_event(struct prov_dec *d, const char *event, const char *data,
 {
 	json_t		*j, *ch, *delta, *v;
 	json_error_t	 je;
+	struct prov_fast fp;
 	int		 rc = 0;
 
 	if (d->ended)
@@ -365,6 +366,8 @@ oa_event(struct prov_dec *d, const char *event, const char *data,
 		d->finished = 1;
 		return prov_end(d);
 	}
+	if (prov_fast_enabled && prov_fast_scan(0, data, len, &fp) == 0)
+		return prov_fast_text(d, &fp);
 	j = json_loadb(data, len, 0, &je);
 	if (!json_is_object(j)) {
 		json_decref(j);
