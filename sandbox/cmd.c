@@ -70,7 +70,7 @@ fail(int fd, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(b, sizeof b, fmt, ap);
 	va_end(ap);
-	if (n > 0 && (size_t)n < sizeof b - 32)
+	if (e != 0 && n > 0 && (size_t)n < sizeof b - 32)
 		n += snprintf(b + n, sizeof b - (size_t)n, ": %s",
 		    strerror(e));
 	if (n > 0)
@@ -93,80 +93,9 @@ put_file(const char *path, const char *s)
 	return rc;
 }
 
-/* mkdir -p, for paths inside a tmpfs we just made. */
-static int
-mkdirs(const char *path)
-{
-	char	 p[PATH_MAX];
-	char	*s;
 
-	if (strlcpy(p, path, sizeof p) >= sizeof p)
-		return -1;
-	for (s = p + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) == -1 && errno != EEXIST)
-			return -1;
-		*s = '/';
-	}
-	if (mkdir(p, 0755) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
-}
 
-static int
-under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
 
-	while (n > 1 && dir[n - 1] == '/')
-		n--;
-	return strncmp(path, dir, n) == 0 &&
-	    (path[n] == '\0' || path[n] == '/');
-}
-
-/* Cover `path` with an empty tmpfs (a file: with /dev/null). */
-static void
-hide(int efd, const char *path)
-{
-	struct stat st;
-
-	if (stat(path, &st) == -1) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return;
-		fail(efd, "hide %s", path);
-	}
-	if (S_ISDIR(st.st_mode)) {
-		if (mount("hermes-hidden", path, "tmpfs", MS_NOSUID | MS_NODEV |
-		    MS_NOEXEC, "size=64k,mode=0755") == -1)
-			fail(efd, "hide %s", path);
-	} else if (mount("/dev/null", path, NULL, MS_BIND, NULL) == -1)
-		fail(efd, "hide %s", path);
-}
-
-static void
-hide_ro(int efd, const char *path)
-{
-	struct mount_attr ma = { .attr_set = MOUNT_ATTR_RDONLY };
-
-	if (mount_setattr(AT_FDCWD, path, 0, &ma, sizeof ma) == -1 &&
-	    errno != ENOENT && errno != EINVAL)
-		fail(efd, "hide %s read-only", path);
-}
-
-/* Credentials of the caller's user that commands never need to read
- * (relative to its home), and host secrets. */
-static const char *const home_secrets[] = {
-	".ssh", ".gnupg", ".aws", ".azure", ".config/gcloud", ".docker",
-	".kube", ".netrc", ".git-credentials", ".pgpass", ".npmrc",
-	".pypirc", ".hermes",
-};
-static const char *const host_secrets[] = {
-	"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
-	"/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
-	"/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_dsa_key",
-};
 
 /* Device nodes a command gets; everything else in /dev is gone. */
 static const char *const dev_nodes[] = {
@@ -235,7 +164,7 @@ make_run(int efd)
 	char			 res[PATH_MAX], dir[PATH_MAX], *sl;
 	int			 rfd = -1, fd;
 
-	if (realpath("/etc/resolv.conf", res) != NULL && under(res, "/run")) {
+	if (realpath("/etc/resolv.conf", res) != NULL && sbx_under(res, "/run")) {
 		rfd = (int)open_tree(AT_FDCWD, res, OPEN_TREE_CLONE |
 		    OPEN_TREE_CLOEXEC);
 		if (rfd == -1)
@@ -248,7 +177,7 @@ make_run(int efd)
 		strlcpy(dir, res, sizeof dir);
 		if ((sl = strrchr(dir, '/')) != NULL)
 			*sl = '\0';
-		if (mkdirs(dir) == -1 || (fd = open(res, O_WRONLY | O_CREAT |
+		if (sbx_mkdirs(dir) == -1 || (fd = open(res, O_WRONLY | O_CREAT |
 		    O_CLOEXEC, 0644)) == -1 || close(fd) == -1 ||
 		    move_mount(rfd, "", AT_FDCWD, res,
 		    MOVE_MOUNT_F_EMPTY_PATH) == -1)
@@ -267,29 +196,12 @@ build_view(const struct child *ch)
 	    MOUNT_ATTR_NOSUID };
 	struct mount_attr	 ws = { .attr_set = MOUNT_ATTR_NOSUID |
 	    MOUNT_ATTR_NODEV, .attr_clr = MOUNT_ATTR_RDONLY };
-	const char		*hid[SBX_CMD_MAX_HIDE + nitems(home_secrets) +
-	    nitems(host_secrets) + 2];
-	char			 hs[nitems(home_secrets)][PATH_MAX];
-	size_t			 nh = 0, i;
+	static struct sbx_hides	 hides;
+	char			 why[SBX_CMD_ERRLEN];
 	int			 efd = ch->errfd, wsfd;
 
-	if (c->home != NULL)
-		hid[nh++] = c->home;
-	for (i = 0; c->hide != NULL && c->hide[i] != NULL &&
-	    i < SBX_CMD_MAX_HIDE; i++)
-		hid[nh++] = c->hide[i];
-	for (i = 0; i < nitems(host_secrets); i++)
-		hid[nh++] = host_secrets[i];
-	for (i = 0; ch->user_home != NULL && i < nitems(home_secrets); i++) {
-		if ((size_t)snprintf(hs[i], sizeof hs[i], "%s/%s",
-		    ch->user_home, home_secrets[i]) >= sizeof hs[i])
-			continue;
-		/* Never hide the workspace itself or what holds it. */
-		if (under(c->workspace, hs[i]))
-			continue;
-		hid[nh++] = hs[i];
-	}
-
+	sbx_hides_build(&hides, c->home, c->hide, ch->user_home,
+	    c->workspace);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
 		fail(efd, "make / private");
 	wsfd = (int)open_tree(AT_FDCWD, c->workspace, OPEN_TREE_CLONE |
@@ -309,20 +221,11 @@ build_view(const struct child *ch)
 		fail(efd, "mount /tmp");
 	make_dev(efd);
 	make_run(efd);
-	for (i = 0; i < nh; i++)
-		hide(efd, hid[i]);
-	if (mkdirs(c->workspace) == -1)
-		fail(efd, "workspace mount point %s", c->workspace);
-	if (move_mount(wsfd, "", AT_FDCWD, c->workspace,
-	    MOVE_MOUNT_F_EMPTY_PATH) == -1)
-		fail(efd, "attach workspace");
+	if (sbx_hides_apply(&hides, c->workspace, wsfd, why, sizeof why) == -1) {
+		errno = 0;
+		fail(efd, "%s", why);
+	}
 	close(wsfd);
-	/* What lies inside the workspace is hidden again, on top of it. */
-	for (i = 0; i < nh; i++)
-		if (under(hid[i], c->workspace))
-			hide(efd, hid[i]);
-	for (i = 0; i < nh; i++)
-		hide_ro(efd, hid[i]);
 	if (sethostname("hermes-sandbox", 14) == -1)
 		fail(efd, "sethostname");
 }

@@ -1,7 +1,7 @@
 # sandbox/: libsandbox.a (profiles, seccomp, landlock, command sandbox),
 # the escape suite and the benchmark.
 SBX_SRCS	:= sandbox/sandbox.c sandbox/profiles.c sandbox/seccomp.c \
-		   sandbox/landlock.c sandbox/cmd.c
+		   sandbox/landlock.c sandbox/cmd.c sandbox/view.c
 LIBSBX		:= $(B)/libsandbox.a
 $(LIBSBX): $(call objs,$(SBX_SRCS))
 	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^

@@ -188,7 +188,24 @@ static const struct sbx_rule g_unix_client[] = {
 	A("connect"),
 };
 
-/* A runner without network: its commands only reach AF_UNIX. */
+/* tool-local without network: no socket at all (socketpair works). */
+static const struct sbx_rule g_sock_none[] = {
+	EP("socket"),
+};
+
+/*
+ * tool-local with network: IP only. Not AF_UNIX: connect() to a host
+ * socket path (docker, systemd) passes read-only mounts and landlock.
+ */
+static const struct sbx_rule g_sock_ip[] = {
+	{ "socket", R_ALLOW, 1, { C(0, SCMP_CMP_EQ, AF_INET) } },
+	{ "socket", R_ALLOW, 1, { C(0, SCMP_CMP_EQ, AF_INET6) } },
+	{ "socket", R_EPERM, 1, { C(0, SCMP_CMP_EQ, AF_UNIX) } },
+	{ "socket", R_EPERM, 1, { C(0, SCMP_CMP_EQ, AF_NETLINK) } },
+	{ "socket", R_EPERM, 1, { C(0, SCMP_CMP_EQ, AF_PACKET) } },
+};
+
+/* tool-docker: the docker socket only. */
 static const struct sbx_rule g_sock_unix[] = {
 	{ "socket", R_ALLOW, 1, { C(0, SCMP_CMP_EQ, AF_UNIX) } },
 	{ "socket", R_EPERM, 1, { C(0, SCMP_CMP_NE, AF_UNIX) } },
@@ -328,7 +345,8 @@ const struct sbx_group_def sbx_groups[G_MAX] = {
 	GRP(G_PROCESS, g_process), GRP(G_SYSTEM, g_system),
 	GRP(G_NS_SETUP, g_ns_setup), GRP(G_DENY_EPERM, g_deny_eperm),
 	GRP(G_CMD_NONET, g_cmd_nonet), GRP(G_CMD_NET, g_cmd_net),
-	GRP(G_SOCK_UNIX, g_sock_unix),
+	GRP(G_SOCK_UNIX, g_sock_unix), GRP(G_SOCK_NONE, g_sock_none),
+	GRP(G_SOCK_IP, g_sock_ip),
 	GRP(G_SOCK_NET, g_sock_net),
 };
 
@@ -351,9 +369,9 @@ const struct sbx_prof sbx_profiles[SBX_MAX] = {
 	{ SBX_TOOL_CMD, "tool-cmd", D_ALLOW, GB(G_DENY_EPERM), LLK_NONE,
 	    F_NNP | F_ARCH },
 	{ SBX_TOOL_DOCKER, "tool-docker", D_KILL, RUNNER | GB(G_SOCK_UNIX),
-	    LLK_READ_ALL, WORKER },
+	    LLK_READ_ALL, WORKER | F_OWN_USERNS },
 	{ SBX_TOOL_SSH, "tool-ssh", D_KILL, RUNNER | GB(G_SOCK_NET),
-	    LLK_READ_ALL_NET, WORKER },
+	    LLK_READ_ALL_NET, WORKER | F_OWN_USERNS | F_KEEP_NET },
 	{ SBX_BRIDGE, "bridge", D_KILL, CORE | GB(G_FILE_RO) |
 	    GB(G_THREAD) | GB(G_NET_CLIENT), LLK_RESOLVER, WORKER | F_NOFORK },
 	{ SBX_WEB, "web", D_KILL, CORE | GB(G_FILE_RO) | GB(G_THREAD) |

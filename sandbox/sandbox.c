@@ -246,14 +246,18 @@ is_mount_root(const char *path)
 	    (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
+#define RW_EXTRA_MAX	8
+
 static int
-runner_view(const char *ws, char *why, size_t len)
+runner_view(const struct sbx_ctx *ctx, char *why, size_t len)
 {
+	static struct sbx_hides	 hides;
+	const char		*uh = getenv("HOME"), *ws = ctx->workspace;
 	struct mount_attr	 ro = { .attr_set = MOUNT_ATTR_RDONLY |
 	    MOUNT_ATTR_NOSUID };
 	struct mount_attr	 rw = { .attr_clr = MOUNT_ATTR_RDONLY };
-	size_t			 i;
-	int			 wsfd = -1;
+	size_t			 i, nx = 0;
+	int			 wsfd = -1, xfd[RW_EXTRA_MAX], rc = -1;
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1) {
 		snprintf(why, len, "private /: %s", strerror(errno));
@@ -264,31 +268,49 @@ runner_view(const char *ws, char *why, size_t len)
 		snprintf(why, len, "workspace %s: %s", ws, strerror(errno));
 		return -1;
 	}
+	/* Extra writable paths (tool-ssh's control dir), cloned likewise. */
+	for (; ctx->rw_extra != NULL && ctx->rw_extra[nx] != NULL &&
+	    nx < RW_EXTRA_MAX; nx++)
+		if ((xfd[nx] = (int)open_tree(AT_FDCWD, ctx->rw_extra[nx],
+		    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)) ==
+		    -1) {
+			snprintf(why, len, "%s: %s", ctx->rw_extra[nx],
+			    strerror(errno));
+			goto out;
+		}
 	if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro)
 	    == -1) {
 		snprintf(why, len, "read-only /: %s", strerror(errno));
-		goto bad;
+		goto out;
 	}
 	for (i = 0; i < nitems(runner_rw); i++)
 		if (is_mount_root(runner_rw[i]) && mount_setattr(AT_FDCWD,
 		    runner_rw[i], 0, &rw, sizeof rw) == -1) {
 			snprintf(why, len, "%s: %s", runner_rw[i],
 			    strerror(errno));
-			goto bad;
+			goto out;
 		}
-	if (wsfd != -1) {
-		if (move_mount(wsfd, "", AT_FDCWD, ws,
+	/* HERMES_HOME (.env, config.yaml), host secrets, credentials. */
+	if (uh == NULL || *uh != '/')
+		uh = geteuid() == 0 ? "/root" : NULL;
+	sbx_hides_build(&hides, ctx->home, NULL, uh, ws);
+	if (sbx_hides_apply(&hides, ws, wsfd, why, len) == -1)
+		goto out;
+	for (i = 0; i < nx; i++)
+		if (move_mount(xfd[i], "", AT_FDCWD, ctx->rw_extra[i],
 		    MOVE_MOUNT_F_EMPTY_PATH) == -1) {
-			snprintf(why, len, "workspace: %s", strerror(errno));
-			goto bad;
+			snprintf(why, len, "%s: %s", ctx->rw_extra[i],
+			    strerror(errno));
+			goto out;
 		}
-		close(wsfd);
-	}
-	return 0;
- bad:
+	rc = 0;
+ out:
 	if (wsfd != -1)
 		close(wsfd);
-	return -1;
+	while (nx-- > 0)
+		if (xfd[nx] != -1)
+			close(xfd[nx]);
+	return rc;
 }
 
 static int
@@ -353,9 +375,10 @@ sandbox_enter(enum sbx_profile id, const struct sbx_ctx *ctx)
 		}
 	}
 	if (p->flags & F_OWN_USERNS) {
-		if (own_userns(ctx->network, why, sizeof why) == 0) {
+		if (own_userns(ctx->network || (p->flags & F_KEEP_NET), why,
+		    sizeof why) == 0) {
 			userns = 1;
-			if (runner_view(ctx->workspace, why, sizeof why) == 0)
+			if (runner_view(ctx, why, sizeof why) == 0)
 				view = 1;
 			else
 				degr[ndegr++] = "read-only view";
@@ -421,7 +444,7 @@ sandbox_enter(enum sbx_profile id, const struct sbx_ctx *ctx)
 	cat(report, sizeof report, ",\"namespaces\":[");
 	if (userns)
 		cat(report, sizeof report, "\"user\",\"mount\"%s",
-		    ctx->network ? "" : ",\"net\"");
+		    sbx_own_netns ? ",\"net\"" : "");
 	cat(report, sizeof report, "]%s,\"env_scrubbed\":%d,\"fds\":%d,"
 	    "\"degraded\":[", view ? ",\"view\":\"read-only but workspace\"" :
 	    "", scrubbed, fds);

@@ -50,8 +50,10 @@ enum sbx_group {
 	G_DENY_EPERM,	/* the always-denied set, as EPERM (default-allow) */
 	G_CMD_NONET,	/* command without network: socket() -> EPERM */
 	G_CMD_NET,	/* command with network: AF_UNIX, AF_PACKET EPERM */
-	G_SOCK_UNIX,	/* runner, network off: socket(AF_UNIX) only */
-	G_SOCK_NET,	/* runner, network on: UNIX, INET, INET6 */
+	G_SOCK_UNIX,	/* tool-docker: socket(AF_UNIX) only */
+	G_SOCK_NET,	/* tool-ssh: UNIX (ControlMaster), INET, INET6 */
+	G_SOCK_NONE,	/* tool-local, network off: no socket() */
+	G_SOCK_IP,	/* tool-local, network on: INET, INET6 */
 	G_MAX
 };
 
@@ -83,8 +85,9 @@ enum sbx_dflt { D_KILL, D_ALLOW, D_NONE };
 #define F_ARCH		0x08	/* raw arch + x32 check filter */
 #define F_OWN_USERNS	0x10	/* enter own user+mount ns (drop host caps) */
 #define F_NOFORK	0x20	/* RLIMIT_NPROC 0 (non-root) */
-#define F_NET_BY_CTX	0x40	/* G_SOCK_NET or G_SOCK_UNIX per ctx->network;
+#define F_NET_BY_CTX	0x40	/* G_SOCK_IP or G_SOCK_NONE per ctx->network;
 				   own net ns when off */
+#define F_KEEP_NET	0x80	/* F_OWN_USERNS: never a net ns of its own */
 
 struct sbx_prof {
 	enum sbx_profile	 id;
@@ -134,6 +137,26 @@ struct sbx_ll_res {
  */
 int	 sbx_ll_apply(enum sbx_ll kind, const char *home, const char *ws,
 	    const char *const *extra_rw, struct sbx_ll_res *res);
+
+/* view.c: hiding paths in a private mount namespace. */
+#define SBX_HIDE_EXTRA	16
+#define SBX_HIDE_HOME	16
+#define SBX_HIDE_MAX	(2 + SBX_HIDE_EXTRA + SBX_HIDE_HOME + 8)
+struct sbx_hides {
+	const char	*p[SBX_HIDE_MAX];
+	unsigned char	 done[SBX_HIDE_MAX];
+	size_t		 n;
+	char		 buf[SBX_HIDE_HOME][4096];
+};
+int	 sbx_under(const char *path, const char *dir);
+int	 sbx_mkdirs(const char *path);
+/* HERMES_HOME, extra paths, host secrets, the user's credential stores. */
+void	 sbx_hides_build(struct sbx_hides *, const char *home,
+	    const char *const *extra, const char *user_home, const char *ws);
+/* Cover them, attach the cloned workspace (wsfd, may be -1), make the
+ * covers read-only. 0, or -1 with why. */
+int	 sbx_hides_apply(struct sbx_hides *, const char *ws, int wsfd,
+	    char *why, size_t len);
 
 /* Set by sandbox_enter() when the caller entered its own empty net ns. */
 extern int	 sbx_own_netns;

@@ -70,7 +70,7 @@ prof_groups(const struct sbx_prof *p, int network)
 	uint32_t g = p->groups;
 
 	if (p->flags & F_NET_BY_CTX)
-		g |= network ? GB(G_SOCK_NET) : GB(G_SOCK_UNIX);
+		g |= network ? GB(G_SOCK_IP) : GB(G_SOCK_NONE);
 	if (p->id == SBX_TOOL_CMD)
 		g |= network ? GB(G_CMD_NET) : GB(G_CMD_NONET);
 	return g;

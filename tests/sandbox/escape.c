@@ -131,6 +131,17 @@ a_open_outside(void)
 }
 
 static int
+a_read_env(void)
+{
+	char p[512];
+
+	snprintf(p, sizeof p, "%s/.env", E.home);
+	if (open(p, O_RDONLY | O_CLOEXEC) == -1 && errno == ENOENT)
+		return X_DENIED;	/* hidden */
+	return vr(open(p, O_RDONLY | O_CLOEXEC));
+}
+
+static int
 a_open_etc(void)
 {
 	return vr(open("/etc/passwd", O_RDONLY | O_CLOEXEC));
@@ -325,8 +336,9 @@ struct attempt {
 static const struct attempt attempts[] = {
 	{ "socket AF_INET", a_inet, NULL, NETR, C_NONE },
 	{ "socket AF_INET6", a_inet6, NULL, NETR, C_NONE },
-	{ "socket AF_UNIX", a_unix, NULL, R(SBX_TOOL_LOCAL) |
-	    R(SBX_TOOL_DOCKER) | R(SBX_TOOL_SSH), C_NONE },
+	{ "socket AF_UNIX", a_unix, NULL, R(SBX_TOOL_DOCKER) |
+	    R(SBX_TOOL_SSH), C_NONE },
+	{ "read HERMES_HOME/.env", a_read_env, NULL, R(SBX_STORE), C_NONE },
 	{ "socket AF_NETLINK", a_netlink, NULL, 0, C_NONE },
 	{ "socket AF_PACKET", a_packet, NULL, 0, C_NONE },
 	{ "connect loopback", a_connect, NULL, NETR, C_ACCEPT },
