@@ -578,7 +578,8 @@ shape_browse(struct store *s, int64_t limit, const char *current)
 	char *croot = NULL;
 	size_t i;
 
-	args = json_pack("{s:I}", "limit", (json_int_t)limit + 5);
+	args = json_pack("{s:I,s:b}", "limit", (json_int_t)limit + 5, "total",
+	    0);
 	list = store_session_list(s, args);
 	json_decref(args);
 	if (list == NULL)

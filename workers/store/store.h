@@ -39,7 +39,8 @@
  *   session.end     {session_id, reason} -> {}
  *   session.title   {session_id, title} -> {title}  ("" clears; unique:
  *                    a title in use elsewhere is refused)
- *   session.list    {limit?=20, offset?=0, source?, include_children?}
+ *   session.list    {limit?=20, offset?=0, source?, include_children?,
+ *                    total?=true}
  *                   -> {sessions: [{id, title, source, model, started_at,
  *                    ended_at, end_reason, message_count, parent_session_id,
  *                    last_active, preview}], total}
