@@ -198,7 +198,8 @@ tool_runner_setup(struct worker *w, const struct tool_backend *be,
 		ws = json_string_value(cfg_path("terminal", "cwd"));
 	if (conf->remote) {
 		/* a path on the remote host; "" is the remote home */
-		ws = json_string_value(cfg_path("terminal", "cwd"));
+		ws = conf->remote_root ? conf->remote_root :
+		    json_string_value(cfg_path("terminal", "cwd"));
 		memset(&R.fs, 0, sizeof(R.fs));
 		R.fs.rootfd = -1;
 		R.fs.root = xstrdup(ws != NULL && strcmp(ws, ".") != 0 ? ws : "");

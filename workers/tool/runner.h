@@ -15,6 +15,8 @@ struct tool_runner_conf {
 	char		*(*files)(const char *tool, const char *cwd,
 			    const char *args_json);
 	int		 remote;	/* the workspace is a remote path */
+	const char	*remote_root;	/* remote: start directory (else
+					   terminal.cwd, else the home) */
 };
 
 /* From setup(): parse CONFIG, open the workspace, SIGCHLD. 0 or -1. */
