@@ -256,7 +256,8 @@ local_files(const char *tool, const char *cwd, const char *args)
 	return tool_json_error("file tools: the helper died");
 }
 
-static const struct tool_runner_conf local_conf = { "local", local_files };
+static const struct tool_runner_conf local_conf = { "local", local_files,
+	0, NULL };
 
 static int
 local_setup(struct worker *w, const msgpack_object *secrets)
