@@ -485,7 +485,8 @@ test_anthropic_stream(void **state)
 	json_t		*j, *e, *body;
 
 	fl_script(&F1, weather);
-	run(REQ_AN(",\"model\":\"claude-x\",\"max_tokens\":100"), &r, 10000);
+	run(REQ_AN(",\"model\":\"claude-x\",\"max_tokens\":100,"
+	    "\"signatures\":true"), &r, 10000);
 	check_weather(&r);
 	assert_int_equal(r.cwrite, 5);
 	assert_string_equal(r.provider, "anthropic");
@@ -517,6 +518,7 @@ test_anthropic_body(void **state)
 	fl_script(&F1, weather);
 	run(REQ_AN(",\"stream\":false"), &r, 10000);
 	check_weather(&r);
+	assert_string_equal(r.sig, "");	/* not asked for */
 	res_free(&r);
 }
 

@@ -59,6 +59,7 @@ struct req {
 	int			 over;		/* done or error sent */
 	int			 dirty;
 	int			 paused;
+	int			 want_sig;	/* "signatures": true */
 	struct event		*retry_tm;
 
 	/* The running attempt. */
@@ -289,7 +290,7 @@ sink_signature(void *arg, const char *sig, size_t n)
 	struct req	*r = arg;
 	struct ipc_buf	*b;
 
-	if (r->over)
+	if (r->over || !r->want_sig)
 		return;
 	flush_text(r);
 	b = ev_new(r, "signature");
@@ -781,6 +782,7 @@ on_request(struct ipc_msg *m)
 	r->key_i = -1;
 	v = json_object_get(j, "stream");
 	r->stream = v == NULL || json_is_true(v);
+	r->want_sig = json_is_true(json_object_get(j, "signatures"));
 	prov = json_string_value(json_object_get(j, "provider"));
 	if (prov != NULL) {
 		for (i = 0; i < F.conf.nchain; i++)
