@@ -81,6 +81,7 @@
 #define HUGE_LINE	(10u * 1024 * 1024)
 #define MAX_BODY	(64u * 1024 * 1024)
 #define MAX_KEYS	8
+#define JOURNAL_KEEP	10000	/* entries GET /__journal keeps */
 #define ARG_PIECE	7
 
 enum api { API_OPENAI, API_ANTHROPIC };
@@ -898,6 +899,8 @@ record(struct evhttp_request *req, const char *body, size_t len,
 		}
 	}
 	json_array_append_new(journal, e);
+	if (json_array_size(journal) > JOURNAL_KEEP)
+		json_array_remove(journal, 0);
 }
 
 static int
