@@ -8,6 +8,9 @@
  * 2. A ~10 MB SSE stream from fakellm through a real hermes-llm-fetch to
  *    this process acting as the agent (decoding every event), vs the
  *    `curl` CLI fetching the same stream from the same fakellm.
+ * 3. Per-token latency: fakellm writes its clock into each delta as it
+ *    sends it; the time until the agent (this process) has the event,
+ *    vs until libcurl alone, in this process, has the bytes.
  *
  *	bench_fetch [runs]	(B: build dir, default "build")
  */
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "ipc/ipc.h"
@@ -310,6 +314,173 @@ stream(const char *bdir, int runs)
 	free(ttfb);
 }
 
+/* ---- 3. per-token latency -------------------------------------------- */
+
+#define LAT_TOKENS	300
+
+struct arrivals {
+	char		*buf;
+	size_t		 len, cap;
+	size_t		*end;		/* per write: bytes so far ... */
+	uint64_t	*at;		/* ... and when */
+	size_t		 n, ncap;
+};
+
+static size_t
+arrive(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct arrivals	*a = arg;
+	size_t		 n = size * nmemb;
+	uint64_t	 t = now_us();
+
+	if (a->len + n > a->cap) {
+		a->cap = (a->len + n) * 2;
+		a->buf = xreallocarray(a->buf, a->cap, 1);
+	}
+	memcpy(a->buf + a->len, p, n);
+	a->len += n;
+	if (a->n == a->ncap) {
+		a->ncap = a->ncap ? a->ncap * 2 : 256;
+		a->end = xreallocarray(a->end, a->ncap, sizeof(*a->end));
+		a->at = xreallocarray(a->at, a->ncap, sizeof(*a->at));
+	}
+	a->end[a->n] = a->len;
+	a->at[a->n++] = t;
+	return n;
+}
+
+/* Latencies of every 16-digit stamp in p[0..n) received at `at`, or (at
+ * == 0) at the time its last byte arrived per `a`. */
+static size_t
+stamps(const char *p, size_t n, uint64_t at, const struct arrivals *a,
+    double *out, size_t max)
+{
+	size_t	 i, j, k = 0, w = 0;
+	uint64_t v, t;
+
+	for (i = 0; i + 16 <= n && k < max; i++) {
+		for (j = 0; j < 16 && p[i + j] >= '0' && p[i + j] <= '9'; j++)
+			;
+		if (j != 16 || (i > 0 && p[i - 1] >= '0' && p[i - 1] <= '9') ||
+		    (i + 16 < n && p[i + 16] >= '0' && p[i + 16] <= '9'))
+			continue;
+		v = strtoull(p + i, NULL, 10);
+		t = at;
+		if (a != NULL) {
+			while (w < a->n && a->end[w] < i + 16)
+				w++;
+			t = w < a->n ? a->at[w] : 0;
+		}
+		if (t >= v)
+			out[k++] = (double)(t - v);
+		i += 15;
+	}
+	return k;
+}
+
+static double
+pct(double *v, size_t n, double p)
+{
+	qsort(v, n, sizeof(*v), cmp_d);
+	return v[(size_t)((double)(n - 1) * p)];
+}
+
+static void
+latency(const char *bdir)
+{
+	struct harness	*h;
+	struct ipc_rbuf	*rb;
+	struct ipc_msg	 m;
+	struct ipc_buf	*b;
+	struct arrivals	 a;
+	CURL		*c;
+	struct curl_slist *hd = NULL;
+	double		*ours, *ref;
+	char		 cmd[512], out[256], err[256], path[300], url[128], *cfg;
+	char		 home[] = "/tmp/bench-fetch-XXXXXX";
+	const char	*s, *req = "{\"messages\":[{\"role\":\"user\","
+	    "\"content\":\"stamp\"}]}";
+	size_t		 n, no = 0, nr = 0, max = LAT_TOKENS * 2;
+	int		 port, over, st, fd;
+	pid_t		 fl;
+
+	ours = xcalloc(max, sizeof(double));
+	ref = xcalloc(max, sizeof(double));
+	fl = start_fakellm(bdir, &port);
+	snprintf(cmd, sizeof(cmd), "curl -sf -o /dev/null "
+	    "http://127.0.0.1:%d/__script -d '{\"turns\":[{\"stamp\":%d,"
+	    "\"delay_ms\":3,\"repeat\":true}]}'", port, LAT_TOKENS);
+	if (sh(cmd, out, sizeof(out)) == -1)
+		fatalx("cannot load the fakellm script");
+
+	/* The floor: libcurl alone reading the stream in this process. */
+	memset(&a, 0, sizeof(a));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/chat/completions",
+	    port);
+	c = curl_easy_init();
+	hd = curl_slist_append(hd, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hd);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{\"model\":\"b\",\"stream\":"
+	    "true,\"messages\":[{\"role\":\"user\",\"content\":\"s\"}]}");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, arrive);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+	if (curl_easy_perform(c) != CURLE_OK)
+		fatalx("libcurl reference failed");
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hd);
+	nr = stamps(a.buf, a.len, 0, &a, ref, max);
+	free(a.buf);
+	free(a.end);
+	free(a.at);
+
+	/* Through llm-fetch to the agent. */
+	if (mkdtemp(home) == NULL)
+		fatal("mkdtemp");
+	snprintf(path, sizeof(path), "%s/hermes-llm-fetch", bdir);
+	xasprintf(&cfg, "{\"model\":{\"provider\":\"custom\",\"default\":"
+	    "\"bench\",\"base_url\":\"http://127.0.0.1:%d/v1\"}}", port);
+	h = harness_spawn(path, ROLE_FETCH, home, cfg, NULL, 0);
+	free(cfg);
+	if (h == NULL)
+		fatalx("cannot start %s", path);
+	fd = harness_peer(h, ROLE_AGENT);
+	rb = ipc_rbuf_new(ROLE_AGENT, ROLE_FETCH, 0);
+	b = ipc_new(IPC_MSG_FETCH_REQUEST, 1);
+	ipc_add_str(b, "request", req);
+	if (ipc_send_fd(fd, b) == -1)
+		fatal("send");
+	for (over = 0; !over; ) {
+		if (ipc_recv_fd(fd, rb, 30000, &m, err, sizeof(err)) != 1)
+			fatalx("worker: %s", err);
+		if (ipc_get_str(&m, "kind", &s, &n) == -1)
+			continue;
+		if (n == 4 && memcmp(s, "text", 4) == 0 &&
+		    ipc_get_str(&m, "text", &s, &n) == 0)
+			no += stamps(s, n, now_us(), NULL, ours + no, max - no);
+		else if (n == 4 || n == 5)
+			over = memcmp(s, "done", 4) == 0 ||
+			    memcmp(s, "error", 5) == 0;
+	}
+	ipc_rbuf_free(rb);
+	harness_free(h);
+	kill(fl, SIGKILL);
+	waitpid(fl, &st, 0);
+	rmdir(home);
+	if (no < LAT_TOKENS / 2 || nr < LAT_TOKENS / 2)
+		fatalx("latency: %zu/%zu stamps", no, nr);
+	printf("BENCH\tfetch per-token latency p50, fakellm send to agent "
+	    "has it\t%.0f us\t%.0f us\t%.2f\t%zu tokens 3 ms apart; "
+	    "reference: the same stream read by libcurl alone in-process "
+	    "(sender to libcurl's write callback)\n", pct(ours, no, 0.5),
+	    pct(ref, nr, 0.5), pct(ours, no, 0.5) / pct(ref, nr, 0.5), no);
+	printf("BENCH\tfetch per-token latency p99\t%.0f us\t%.0f us\t%.2f\t"
+	    "same run\n", pct(ours, no, 0.99), pct(ref, nr, 0.99),
+	    pct(ours, no, 0.99) / pct(ref, nr, 0.99));
+	free(ours);
+	free(ref);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -344,5 +515,6 @@ main(int argc, char **argv)
 		free(json);
 	}
 	stream(b != NULL ? b : "build", runs);
+	latency(b != NULL ? b : "build");
 	return 0;
 }

@@ -36,6 +36,8 @@
  *                       space, or every "chunk" bytes)
  *   "text_bytes": n     n bytes of generated text instead of "text"
  *   "echo": true        "text" followed by the last user message
+ *   "stamp": n          n deltas, each the sender's CLOCK_MONOTONIC in
+ *                       µs (16 digits) written as it leaves (latency)
  *   "tool_calls": [{"id", "name", "arguments": object or string}]:
  *                       arguments are streamed in 7-byte pieces
  *   "finish_reason", "usage": {"input", "output", "cache_read",
@@ -83,6 +85,7 @@
 #define MAX_KEYS	8
 #define JOURNAL_KEEP	10000	/* entries GET /__journal keeps */
 #define ARG_PIECE	7
+#define STAMP		"0000000000000000"	/* 16 digits, µs */
 
 enum api { API_OPENAI, API_ANTHROPIC };
 
@@ -111,6 +114,7 @@ struct out {
 	int			 started;
 	int			 endless;
 	int			 disconnect;
+	int			 stamp;	/* fill STAMP placeholders on send */
 	enum api		 api;
 	char			*model;
 };
@@ -409,6 +413,20 @@ turn_text(json_t *t, size_t *len)
 	static const char words[] = "lorem ipsum dolor sit amet consectetur "
 	    "adipiscing elit sed do eiusmod tempor incididunt ut labore ";
 
+	v = json_object_get(t, "stamp");
+	if (json_is_integer(v) && json_integer_value(v) > 0 &&
+	    json_integer_value(v) <= 100000) {
+		n = (size_t)json_integer_value(v) * (sizeof(STAMP));
+		if ((s = malloc(n + 1)) == NULL)
+			err(1, "malloc");
+		for (i = 0; i < n; i += sizeof(STAMP)) {
+			memcpy(s + i, STAMP, sizeof(STAMP) - 1);
+			s[i + sizeof(STAMP) - 1] = ' ';
+		}
+		s[n] = '\0';
+		*len = n;
+		return s;
+	}
 	v = json_object_get(t, "text_bytes");
 	if (json_is_integer(v) && json_integer_value(v) > 0) {
 		n = (size_t)json_integer_value(v);
@@ -746,6 +764,21 @@ out_free(struct out *o)
 	free(o);
 }
 
+/* Write the monotonic clock (µs) into each STAMP of an event about to
+ * leave: the receiver measures the latency of every hop after this. */
+static void
+fill_stamps(char *ev)
+{
+	struct timespec	 ts;
+	char		 now[sizeof(STAMP)], *p;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(now, sizeof(now), "%016llu", (unsigned long long)
+	    ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	for (p = ev; (p = strstr(p, STAMP)) != NULL; p += sizeof(STAMP) - 1)
+		memcpy(p, now, sizeof(STAMP) - 1);
+}
+
 static void
 out_tick(evutil_socket_t fd, short ev, void *arg)
 {
@@ -780,8 +813,11 @@ out_tick(evutil_socket_t fd, short ev, void *arg)
 		upto = o->nev / 2;
 	if (upto > o->nev)
 		upto = o->nev;
-	for (i = o->next; i < upto; i++)
+	for (i = o->next; i < upto; i++) {
+		if (o->stamp)
+			fill_stamps(o->ev[i]);
 		evbuffer_add(b, o->ev[i], strlen(o->ev[i]));
+	}
 	o->next = upto;
 	if (o->endless && o->next >= o->nev) {
 		s = o->api == API_ANTHROPIC ?
@@ -1084,6 +1120,7 @@ handle_llm(struct evhttp_request *req, enum api api)
 	o->model = strdup(model);
 	v = json_object_get(turn, "delay_ms");
 	o->delay_ms = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+	o->stamp = json_is_integer(json_object_get(turn, "stamp"));
 	if (api == API_OPENAI)
 		oa_stream(o, turn, in_tokens, usage);
 	else

@@ -57,7 +57,7 @@ FUZZ_LIBS_fuzz_fetch_anthropic	= jansson
 ifneq ($(wildcard tests/harness.c),)
 BENCHES		+= $(B)/bench/bench_fetch
 $(B)/bench/bench_fetch: $(call objs,bench/bench_fetch.c tests/harness.c $(FETCH_CORE_SRCS)) $(LIBIPC) | $(B)/hermes-llm-fetch $(B)/fakellm
-	$(LINK) $(call libs,libevent msgpack jansson)
+	$(LINK) $(call libs,libevent msgpack jansson libcurl)
 endif
 FUZZ_TARGETS	+= fuzz_fetch_fast
 FUZZ_SRCS_fuzz_fetch_fast	= $(FETCH_FUZZ_SRCS)
