@@ -701,6 +701,59 @@ test_context_files(void **state)
 	t_stop(t);
 }
 
+static void
+test_execute_code(void **state)
+{
+	struct T	*t = t_start("manual", NULL);
+	struct reply	 r;
+	json_t		*a;
+	char		*s;
+
+	call(t, "write_file", "{\"path\": \"data.txt\", \"content\": \"42\\n\"}",
+	    &r);
+	reply_free(&r);
+	a = json_pack("{s:s}", "code",
+	    "from hermes_tools import terminal, read_file\n"
+	    "r = terminal('echo from-script; id -u')\n"
+	    "print('T', r['output'].splitlines()[0], r['exit_code'])\n"
+	    "f = read_file('data.txt')\n"
+	    "print('F', f['content'])\n"
+	    "d = terminal('mkdir -p x && rm -r x')\n"
+	    "print('D', d.get('status'))\n"
+	    "n = 0\n"
+	    "for i in range(60):\n"
+	    "    if 'limit' in str(read_file('data.txt').get('error', '')):\n"
+	    "        n += 1\n"
+	    "print('L', n)\n");
+	s = json_dumps(a, 0);
+	json_decref(a);
+	call(t, "execute_code", s, &r);
+	free(s);
+	assert_string_equal(jget(&r, "status"), "success");
+	assert_non_null(strstr(jget(&r, "output"), "T from-script 0"));
+	assert_non_null(strstr(jget(&r, "output"), "F 1|42"));
+	/* what needs approval cannot run from a script */
+	assert_non_null(strstr(jget(&r, "output"), "D blocked"));
+	/* 50 calls per script: 3 made, 47 more allowed, 13 refused */
+	assert_non_null(strstr(jget(&r, "output"), "L 13"));
+	assert_int_equal(json_integer_value(json_object_get(r.json,
+	    "tool_calls_made")), 63);
+	reply_free(&r);
+
+	/* a failing script: status error with the traceback */
+	call(t, "execute_code", "{\"code\": \"raise SystemExit(3)\"}", &r);
+	assert_string_equal(jget(&r, "status"), "error");
+	reply_free(&r);
+	/* bash flavour */
+	call(t, "execute_code", "{\"language\": \"bash\", \"code\": "
+	    "\"hermes_tool terminal '{\\\"command\\\": \\\"echo via-bash\\\"}'\"}",
+	    &r);
+	assert_string_equal(jget(&r, "status"), "success");
+	assert_non_null(strstr(jget(&r, "output"), "via-bash"));
+	reply_free(&r);
+	t_stop(t);
+}
+
 int
 main(void)
 {
@@ -716,6 +769,7 @@ main(void)
 		cmocka_unit_test(test_background),
 		cmocka_unit_test(test_files_and_traversal),
 		cmocka_unit_test(test_context_files),
+		cmocka_unit_test(test_execute_code),
 	};
 
 	log_init("test_tool_worker", 0);

@@ -333,7 +333,7 @@ docker_files(const char *tool, const char *cwd, const char *args)
 }
 
 static const struct tool_runner_conf docker_conf = { "docker", docker_files,
-	1, "/workspace" };
+	1, "/workspace", 0 };
 
 static int
 docker_setup(struct worker *w, const msgpack_object *secrets)

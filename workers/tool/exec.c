@@ -323,7 +323,9 @@ tool_job_start(struct event_base *base, const struct tool_backend *be,
 		close(op[1]);
 		return NULL;
 	}
-	if (sp->background && pipe2(ip, O_CLOEXEC) == -1) {
+	if (sp->stdin_fd > 0)
+		ip[0] = sp->stdin_fd;
+	else if (sp->background && pipe2(ip, O_CLOEXEC) == -1) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		close(op[0]);
 		close(op[1]);
@@ -351,8 +353,25 @@ tool_job_start(struct event_base *base, const struct tool_backend *be,
 	else
 		j->out = tool_out_new(sp->max_chars ? sp->max_chars :
 		    TOOL_MAX_OUTPUT);
-	j->pid = be->spawn(be->arg, argv, sp->state ? sp->state->env : NULL,
-	    cwd, ip[0], op[1], sp2[1], err, errlen);
+	{
+		char **env = sp->state ? sp->state->env : NULL, **all = NULL;
+		size_t ne = 0, nx = 0, k;
+		if (sp->extra_env != NULL) {
+			while (env != NULL && env[ne] != NULL)
+				ne++;
+			while (sp->extra_env[nx] != NULL)
+				nx++;
+			all = xcalloc(ne + nx + 1, sizeof(char *));
+			for (k = 0; k < ne; k++)
+				all[k] = env[k];
+			for (k = 0; k < nx; k++)
+				all[ne + k] = (char *)sp->extra_env[k];
+			env = all;
+		}
+		j->pid = be->spawn(be->arg, argv, env, cwd, ip[0], op[1],
+		    sp2[1], err, errlen);
+		free(all);
+	}
 	free_argv(argv);
 	close(op[1]);
 	close(sp2[1]);

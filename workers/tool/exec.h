@@ -71,6 +71,9 @@ struct tool_job_spec {
 	unsigned		 timeout_s;	/* 0: none */
 	size_t			 max_chars;	/* foreground output bound */
 	int			 background;	/* rolling buffer, stdin pipe */
+	int			 stdin_fd;	/* >= 0: the command's stdin (the
+						   job takes it); else none */
+	const char *const	*extra_env;	/* NAME=VALUE added, or NULL */
 };
 
 struct tool_job	*tool_job_start(struct event_base *,

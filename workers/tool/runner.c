@@ -8,6 +8,7 @@
  * agent never sends a command to be run "because it was approved".
  */
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -58,6 +59,13 @@ struct call {
 	unsigned		 wait_s;
 	char			*wait_note;
 	uint64_t		 start_ms;
+	/* execute_code: the script's tool channel */
+	int			 rpc_fd;
+	struct event		*rpc_ev;
+	struct tool_sb		 rpc_in;
+	int			 rpc_calls;
+	struct call		*parent;	/* a call made by a script */
+	int			 is_code;
 };
 
 struct bgproc {
@@ -340,6 +348,7 @@ call_new(uint64_t id, const char *name, const char *session, json_t *args)
 	c->session = xstrdup(session);
 	c->args = args;
 	c->start_ms = now_ms();
+	c->rpc_fd = -1;
 	TAILQ_INSERT_TAIL(&R.calls, c, entry);
 	return c;
 }
@@ -347,7 +356,22 @@ call_new(uint64_t id, const char *name, const char *session, json_t *args)
 static void
 call_free(struct call *c)
 {
+	struct call	*k;
+
 	TAILQ_REMOVE(&R.calls, c, entry);
+	/* calls made by this script lose their channel */
+	TAILQ_FOREACH(k, &R.calls, entry)
+		if (k->parent == c) {
+			k->parent = NULL;
+			k->is_code = -1;	/* orphaned: result dropped */
+			if (k->job)
+				tool_job_kill(k->job, TOOL_END_CANCEL);
+		}
+	if (c->rpc_ev)
+		event_free(c->rpc_ev);
+	if (c->rpc_fd != -1)
+		close(c->rpc_fd);
+	tool_sb_free(&c->rpc_in);
 	if (c->job)
 		tool_job_free(c->job);
 	if (c->timer)
@@ -362,12 +386,17 @@ call_free(struct call *c)
 	free(c);
 }
 
+static void	 rpc_reply(struct call *, const char *);
+
 static void
 call_finish(struct call *c, int ok, const char *output, int have_exit,
     int exit_code)
 {
-	send_result(c->id, ok, output, now_ms() - c->start_ms, have_exit,
-	    exit_code);
+	if (c->parent != NULL)
+		rpc_reply(c->parent, output);
+	else if (c->is_code != -1)
+		send_result(c->id, ok, output, now_ms() - c->start_ms, have_exit,
+		    exit_code);
 	call_free(c);
 }
 
@@ -385,7 +414,7 @@ call_find(uint64_t id)
 static char *
 dumpj(json_t *o)
 {
-	char	*s = json_dumps(o, 0);
+	char	*s = json_dumps(o, JSON_REAL_PRECISION(10));
 
 	json_decref(o);
 	if (s == NULL)
@@ -798,6 +827,13 @@ tool_terminal(struct call *c)
 			    "this command.", vi.reason);
 		return;
 	case TOOL_V_ASK:
+		if (c->parent != NULL) {
+			terminal_error(c, "blocked", "BLOCKED: %s. Commands that "
+			    "need the user's approval cannot run from "
+			    "execute_code; call the terminal tool directly.",
+			    vi.reason);
+			return;
+		}
 		ask_approval(c, &vi);
 		return;
 	}
@@ -1121,6 +1157,286 @@ file_tool(struct call *c)
 	free(out);
 }
 
+/* ---- execute_code ------------------------------------------------------- */
+
+/*
+ * The script runs in the command sandbox like any command; its stdin is
+ * one end of a socketpair, the tool channel: one JSON request per line
+ * {"tool": name, "args": {...}}, one JSON result per line back (Hermes's
+ * protocol over its RPC socket). Scripts may call terminal, read_file,
+ * write_file, search_files and patch, at most TOOL_EXEC_CODE_MAX_CALLS
+ * times; they cannot ask for approvals.
+ */
+static const char py_boot[] =
+	"import json, os, socket, sys, types\n"
+	"_s = socket.socket(fileno=0)\n"
+	"def _call(tool, args):\n"
+	"    args = {k: v for k, v in args.items() if v is not None}\n"
+	"    _s.sendall((json.dumps({'tool': tool, 'args': args}) + '\\n').encode())\n"
+	"    buf = b''\n"
+	"    while not buf.endswith(b'\\n'):\n"
+	"        c = _s.recv(65536)\n"
+	"        if not c:\n"
+	"            raise RuntimeError('tool channel closed')\n"
+	"        buf += c\n"
+	"    r = json.loads(buf.decode())\n"
+	"    if isinstance(r, str):\n"
+	"        try:\n"
+	"            return json.loads(r)\n"
+	"        except ValueError:\n"
+	"            return r\n"
+	"    return r\n"
+	"def terminal(command, timeout=None, workdir=None):\n"
+	"    return _call('terminal', {'command': command, 'timeout': timeout, 'workdir': workdir})\n"
+	"def read_file(path, offset=1, limit=500):\n"
+	"    return _call('read_file', {'path': path, 'offset': offset, 'limit': limit})\n"
+	"def write_file(path, content):\n"
+	"    return _call('write_file', {'path': path, 'content': content})\n"
+	"def search_files(pattern, target='content', path='.', file_glob=None, limit=50, offset=0, output_mode='content', context=0):\n"
+	"    return _call('search_files', {'pattern': pattern, 'target': target, 'path': path, 'file_glob': file_glob, 'limit': limit, 'offset': offset, 'output_mode': output_mode, 'context': context})\n"
+	"def patch(path=None, old_string=None, new_string=None, replace_all=False, mode='replace', patch=None):\n"
+	"    return _call('patch', {'mode': mode, 'path': path, 'old_string': old_string, 'new_string': new_string, 'replace_all': replace_all, 'patch': patch})\n"
+	"def web_search(query, limit=5):\n"
+	"    return _call('web_search', {'query': query, 'limit': limit})\n"
+	"def web_extract(urls, char_limit=None):\n"
+	"    return _call('web_extract', {'urls': urls, 'char_limit': char_limit})\n"
+	"_m = types.ModuleType('hermes_tools')\n"
+	"for _n in ('terminal', 'read_file', 'write_file', 'search_files', 'patch', 'web_search', 'web_extract'):\n"
+	"    setattr(_m, _n, globals()[_n])\n"
+	"sys.modules['hermes_tools'] = _m\n"
+	"_code = os.environ.pop('HERMES_CODE')\n"
+	"os.environ.pop('HERMES_BOOT', None)\n"
+	"exec(compile(_code, '<execute_code>', 'exec'), {'__name__': '__main__'})\n";
+
+static const char sh_boot[] =
+	"hermes_tool() { builtin printf '{\"tool\": \"%s\", \"args\": %s}\\n' \"$1\" "
+	"\"${2:-{\\}}\" >&0 && IFS= builtin read -r __hermes_reply <&0 && "
+	"builtin printf '%s\\n' \"$__hermes_reply\"; }\n";
+
+void
+rpc_reply(struct call *p, const char *output)
+{
+	json_t		*j;
+	char		*line;
+	size_t		 n, off = 0;
+	ssize_t		 w;
+
+	if (p->rpc_fd == -1)
+		return;
+	/* one line: re-encode compactly (no raw newlines) */
+	j = json_loads(output, 0, NULL);
+	line = j ? json_dumps(j, JSON_COMPACT) : xstrdup("{\"error\": "
+	    "\"bad tool result\"}");
+	json_decref(j);
+	n = strlen(line);
+	line = xreallocarray(line, n + 2, 1);
+	line[n++] = '\n';
+	while (off < n) {
+		w = write(p->rpc_fd, line + off, n - off);
+		if (w == -1 && (errno == EINTR || errno == EAGAIN)) {
+			usleep(1000);
+			continue;
+		}
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	free(line);
+}
+
+static void	 run_tool(struct call *);
+
+static void
+rpc_line(struct call *p, const char *line)
+{
+	static const char *const allowed[] = { "terminal", "read_file",
+	    "write_file", "search_files", "patch" };
+	json_t		*req, *args;
+	const char	*tool;
+	struct call	*k;
+	size_t		 i;
+	char		*e;
+
+	req = json_loads(line, 0, NULL);
+	tool = json_string_value(json_object_get(req, "tool"));
+	args = json_object_get(req, "args");
+	if (tool == NULL || (args != NULL && !json_is_object(args))) {
+		e = tool_json_error("bad request: {\"tool\": name, \"args\": {}}");
+		rpc_reply(p, e);
+		free(e);
+		json_decref(req);
+		return;
+	}
+	if (++p->rpc_calls > TOOL_EXEC_CODE_MAX_CALLS) {
+		e = tool_json_error("Tool call limit reached (%d per script)",
+		    TOOL_EXEC_CODE_MAX_CALLS);
+		rpc_reply(p, e);
+		free(e);
+		json_decref(req);
+		return;
+	}
+	for (i = 0; i < nitems(allowed); i++)
+		if (strcmp(tool, allowed[i]) == 0)
+			break;
+	if (i == nitems(allowed)) {
+		e = tool_json_error("%s is not available from execute_code in "
+		    "this runner", tool);
+		rpc_reply(p, e);
+		free(e);
+		json_decref(req);
+		return;
+	}
+	/* A call of its own, id 0, answered on the channel. */
+	k = call_new(0, tool, p->session, args ? json_incref(args) :
+	    json_object());
+	k->parent = p;
+	json_decref(req);
+	run_tool(k);
+}
+
+static void
+on_rpc(evutil_socket_t fd, short ev, void *arg)
+{
+	struct call	*p = arg;
+	char		 buf[65536], *nl;
+	ssize_t		 r;
+
+	r = read(fd, buf, sizeof(buf));
+	if (r <= 0) {
+		if (r == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		event_del(p->rpc_ev);
+		return;
+	}
+	if (p->rpc_in.len + (size_t)r > 4u * 1024 * 1024) {
+		/* a request this large is not a request */
+		event_del(p->rpc_ev);
+		return;
+	}
+	tool_sb_add(&p->rpc_in, buf, (size_t)r);
+	while (p->rpc_in.len > 0 && (nl = memchr(p->rpc_in.s, '\n',
+	    p->rpc_in.len)) != NULL) {
+		char *line = xstrndup(p->rpc_in.s, (size_t)(nl - p->rpc_in.s));
+		size_t rest = p->rpc_in.len - (size_t)(nl + 1 - p->rpc_in.s);
+		memmove(p->rpc_in.s, nl + 1, rest);
+		p->rpc_in.len = rest;
+		p->rpc_in.s[rest] = '\0';
+		rpc_line(p, line);
+		free(line);
+	}
+}
+
+static void
+code_done(struct tool_job *j, void *arg)
+{
+	struct call	*c = arg;
+	char		*raw, *red, *out, *msg;
+	json_t		*o;
+	int		 code = tool_job_exit_code(j);
+	enum tool_job_end end = tool_job_end(j);
+	uint64_t	 ms = tool_job_elapsed_ms(j);
+
+	raw = tool_job_output(j);
+	raw[tool_strip_ansi(raw, strlen(raw))] = '\0';
+	red = tool_redact(raw, 0);
+	free(raw);
+	o = json_object();
+	if (end == TOOL_END_TIMEOUT) {
+		xasprintf(&msg, "Script timed out after %ds and was killed.",
+		    TOOL_EXEC_CODE_TIMEOUT_S);
+		json_object_set_new(o, "status", json_string("timeout"));
+		json_object_set_new(o, "output", jtext(red));
+		json_object_set_new(o, "error", jtext(msg));
+		free(msg);
+	} else if (end != TOOL_END_EXIT) {
+		struct tool_sb t = { 0 };
+		tool_sb_adds(&t, red);
+		tool_sb_adds(&t, "\n[execution interrupted — user sent a new "
+		    "message]");
+		json_object_set_new(o, "status", json_string("interrupted"));
+		json_object_set_new(o, "output", jtext(t.s));
+		tool_sb_free(&t);
+	} else if (code != 0) {
+		json_object_set_new(o, "status", json_string("error"));
+		json_object_set_new(o, "output", jtext(red));
+		json_object_set_new(o, "error", json_sprintf("Script exited with "
+		    "code %d", code));
+	} else {
+		json_object_set_new(o, "status", json_string("success"));
+		json_object_set_new(o, "output", jtext(red));
+	}
+	free(red);
+	json_object_set_new(o, "tool_calls_made", json_integer(c->rpc_calls));
+	json_object_set_new(o, "duration_seconds", json_real((double)(ms / 10) /
+	    100.0));
+	out = dumpj(o);
+	call_finish(c, end == TOOL_END_EXIT && code == 0, out, 1, code);
+	free(out);
+}
+
+static void
+tool_execute_code(struct call *c)
+{
+	struct session		*s = session_get(c->session);
+	struct tool_job_spec	 sp = { 0 };
+	const char		*code = json_string_value(json_object_get(c->args,
+	    "code"));
+	const char		*lang = json_string_value(json_object_get(c->args,
+	    "language"));
+	char			*env[5], err[ERRLEN], *o;
+	int			 sv[2], py;
+
+	if (code == NULL || !R.conf->code) {
+		o = tool_json_error(code == NULL ? "code required" : "execute_code "
+		    "is not available on this backend");
+		call_finish(c, 0, o, 0, 0);
+		free(o);
+		return;
+	}
+	if (c->parent != NULL) {
+		o = tool_json_error("execute_code cannot be nested");
+		call_finish(c, 0, o, 0, 0);
+		free(o);
+		return;
+	}
+	py = lang == NULL || strncmp(lang, "py", 2) == 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		o = tool_json_error("socketpair: %s", strerror(errno));
+		call_finish(c, 0, o, 0, 0);
+		free(o);
+		return;
+	}
+	xasprintf(&env[0], "HERMES_BOOT=%s", py ? py_boot : sh_boot);
+	xasprintf(&env[1], "HERMES_CODE=%s", code);
+	env[2] = xstrdup("PYTHONDONTWRITEBYTECODE=1");
+	env[3] = xstrdup("PYTHONUNBUFFERED=1");
+	env[4] = NULL;
+	c->is_code = 1;
+	c->rpc_fd = sv[0];
+	(void)set_nonblock(sv[0]);
+	c->rpc_ev = event_new(R.w->base, sv[0], EV_READ | EV_PERSIST, on_rpc, c);
+	event_add(c->rpc_ev, NULL);
+	c->command = xstrdup(py ? "exec python3 -c \"$HERMES_BOOT\"" :
+	    "eval \"$HERMES_BOOT\"; unset HERMES_BOOT; __c=$HERMES_CODE; "
+	    "unset HERMES_CODE; eval \"$__c\"");
+	sp.command = c->command;
+	sp.state = &s->sh;
+	sp.timeout_s = TOOL_EXEC_CODE_TIMEOUT_S;
+	sp.max_chars = TOOL_EXEC_CODE_STDOUT;
+	sp.stdin_fd = sv[1];
+	sp.extra_env = (const char *const *)env;
+	c->state = C_RUNNING;
+	c->job = tool_job_start(R.w->base, R.be, &sp, code_done, c, err,
+	    sizeof(err));
+	for (py = 0; py < 4; py++)
+		free(env[py]);
+	if (c->job == NULL) {
+		o = tool_json_error("execute_code failed: %s", err);
+		call_finish(c, 0, o, 0, 0);
+		free(o);
+	}
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 static const struct {
@@ -1133,7 +1449,24 @@ static const struct {
 	{ "write_file", file_tool },
 	{ "patch", file_tool },
 	{ "search_files", file_tool },
+	{ "execute_code", tool_execute_code },
 };
+
+static void
+run_tool(struct call *c)
+{
+	size_t	 i;
+	char	*out;
+
+	for (i = 0; i < nitems(tools); i++)
+		if (strcmp(tools[i].name, c->name) == 0) {
+			tools[i].run(c);
+			return;
+		}
+	out = tool_json_error("Unknown tool: %s", c->name);
+	call_finish(c, 0, out, 0, 0);
+	free(out);
+}
 
 static void
 on_call(struct ipc_msg *m)

@@ -17,6 +17,7 @@ struct tool_runner_conf {
 	int		 remote;	/* the workspace is a remote path */
 	const char	*remote_root;	/* remote: start directory (else
 					   terminal.cwd, else the home) */
+	int		 code;		/* execute_code available */
 };
 
 /* From setup(): parse CONFIG, open the workspace, SIGCHLD. 0 or -1. */

@@ -421,7 +421,7 @@ ssh_files(const char *tool, const char *cwd, const char *args)
 	    tool);
 }
 
-static const struct tool_runner_conf ssh_conf = { "ssh", ssh_files, 1, NULL };
+static const struct tool_runner_conf ssh_conf = { "ssh", ssh_files, 1, NULL, 0 };
 
 static char *
 cfg_s(const json_t *t, const char *k)
