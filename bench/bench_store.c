@@ -460,7 +460,7 @@ main(int argc, char **argv)
 
 		printf("BENCH\tsession_search browse p50, ms (%ld msgs, %ld "
 		    "sessions)\t%.2f\t%.3f\t%.0f\tours = tool op (3 newest "
-		    "root sessions with preview, last_active, total); ref = bare "
+		    "root sessions with preview and last_active); ref = bare "
 		    "SELECT of the 3 newest rows; p99 ours %.2f, bare %.3f\n", n,
 		    n / PER_SESSION, op50, bp50, op50 / bp50, op99, bp99);
 	}
