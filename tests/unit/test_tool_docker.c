@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -223,6 +224,34 @@ teardown(void **state)
 
 /* ---- helpers ------------------------------------------------------------ */
 
+/* Processes running the runner's binary (it and its exec clients). */
+static int
+runner_procs(const char *bin)
+{
+	char		 p[64], cmd[PATH_MAX];
+	struct dirent	*de;
+	DIR		*d = opendir("/proc");
+	int		 fd, n = 0;
+	ssize_t		 r;
+
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/cmdline", de->d_name);
+		if ((fd = open(p, O_RDONLY)) == -1)
+			continue;
+		r = read(fd, cmd, sizeof(cmd) - 1);
+		close(fd);
+		if (r <= 0)
+			continue;
+		cmd[r] = '\0';
+		if (strcmp(cmd, bin) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
 struct W {
 	struct harness	*h;
 	int		 fd;
@@ -351,6 +380,13 @@ test_worker_fake_engine(void **state)
 	json_decref(j);
 	ipc_rbuf_free(w.rb);
 	harness_free(w.h);
+	/* the exec clients are forks of the runner: none may survive it */
+	{
+		int i, n = 1;
+		for (i = 0; i < 100 && (n = runner_procs(path)) > 0; i++)
+			usleep(20000);
+		assert_int_equal(n, 0);
+	}
 
 	log = slurp(logp);
 	if (getenv("TEST_VERBOSE"))

@@ -394,5 +394,20 @@ main(void)
 	};
 
 	log_init("test_tool_ssh", 0);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	if (access("/usr/sbin/sshd", X_OK) == -1 ||
+	    access("/usr/bin/ssh", X_OK) == -1 ||
+	    access("/usr/bin/ssh-keygen", X_OK) == -1) {
+		printf("SKIP: openssh-server/openssh-client not installed\n");
+		return 77;
+	}
+	if (group_setup(NULL) != 0) {
+		printf("SKIP: could not start sshd on 127.0.0.1 (%s)\n", top);
+		group_teardown(NULL);
+		return 77;
+	}
+	{
+		int rc = cmocka_run_group_tests(tests, NULL, NULL);
+		group_teardown(NULL);
+		return rc;
+	}
 }
