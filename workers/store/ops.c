@@ -4,6 +4,7 @@
  * text as a JSON string.
  */
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,6 +164,28 @@ op_memory_snapshot(struct store *s, json_t *a, struct store_res *r)
 	return json_result(r, store_memory_snapshot(s));
 }
 
+/* SOUL.md, the agent's identity (HERMES_HOME/SOUL.md as in Hermes);
+ * absent, too big or not UTF-8: "" and the agent uses its default. */
+#define STORE_MAX_SOUL	(64 * 1024)
+static int
+op_soul_get(struct store *s, json_t *a, struct store_res *r)
+{
+	json_t	*text = NULL;
+	char	*path, *buf;
+	size_t	 len = 0;
+
+	xasprintf(&path, "%s/SOUL.md", s->home);
+	if ((buf = store_read_file(path, STORE_MAX_SOUL, &len)) != NULL &&
+	    (text = json_stringn(buf, len)) == NULL)
+		log_warnx("%s is not UTF-8: ignored", path);
+	else if (buf == NULL && errno != ENOENT)
+		log_warn("%s", path);
+	free(buf);
+	free(path);
+	return json_result(r, json_pack("{s:o}", "text",
+	    text != NULL ? text : json_string("")));
+}
+
 static int
 op_skills_list(struct store *s, json_t *a, struct store_res *r)
 {
@@ -227,6 +250,7 @@ static const struct {
 	{ "session.repair", op_session_repair, DB },
 	{ "memory", op_memory, 0 },
 	{ "memory.snapshot", op_memory_snapshot, 0 },
+	{ "soul.get", op_soul_get, 0 },
 	{ "skills.list", op_skills_list, 0 },
 	{ "skills.view", op_skills_view, 0 },
 	{ "skills.manage", op_skills_manage, 0 },

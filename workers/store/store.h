@@ -66,6 +66,7 @@
  * Memory:
  *   memory          TOOL memory {action, target, content?, old_text?,
  *                    operations?}
+ *   soul.get {} -> {text}: HERMES_HOME/SOUL.md, "" when absent
  *   memory.snapshot {} -> {memory: [entries], user: [entries],
  *                    memory_block, user_block}  (system-prompt blocks,
  *                    "" when empty)
