@@ -391,7 +391,10 @@ test_binary_output(void **state)
 	struct T	*t = t_start("manual", NULL);
 	struct reply	 r;
 
-	run(t, "head -c 4096 /dev/urandom; printf '\\0\\377\\376 tail'", NULL, &r);
+	/* random bytes (minus ESC and the C1 lead byte, which would start an
+	 * escape sequence that legitimately swallows what follows) */
+	run(t, "head -c 4096 /dev/urandom | tr -d '\\033\\302'; "
+	    "printf '\\0\\377\\376 tail'", NULL, &r);
 	assert_int_equal(r.type, IPC_MSG_TOOL_RESULT);
 	assert_non_null(r.json);	/* still valid JSON and UTF-8 */
 	assert_non_null(strstr(jget(&r, "output"), "\xe2\x90\x80\xef\xbf\xbd\xef\xbf\xbd tail"));

@@ -37,6 +37,7 @@ static struct {
 	int		 helper_in;	/* requests */
 	int		 helper_out;	/* replies */
 	int		 devnull;
+	int		 helper_no_as;
 	char		*home;
 	char		*hide[SBX_CMD_MAX_HIDE];
 	int		 nhide;
@@ -66,6 +67,8 @@ local_spawn(void *arg, char *const *argv, char *const *envp, const char *cwd,
 	/* The runner enforces the wall-clock timeout; CPU seconds would
 	 * also end long background processes. */
 	lim.cpu_s = 0;
+	if (L.helper_no_as)
+		lim.as_bytes = 0;
 	c.limits = lim;
 	c.fd_in = fd_in;
 	c.fd_out = fd_out;
@@ -161,12 +164,16 @@ helper_start(char *err, size_t errlen)
 		close(in[1]);
 		return -1;
 	}
+	/* our own code: no per-process address-space cap (sanitizer
+	 * builds reserve terabytes of shadow memory) */
+	L.helper_no_as = 1;
 	argv[0] = L.helper_path;
 	argv[1] = (char *)tool_runner_workspace();
 	argv[2] = maxc;
 	argv[3] = NULL;
 	L.helper = local_spawn(NULL, argv, envp, NULL, in[0], out[1],
 	    L.devnull, err, errlen);
+	L.helper_no_as = 0;
 	close(in[0]);
 	close(out[1]);
 	if (L.helper == -1) {
