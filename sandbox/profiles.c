@@ -183,11 +183,6 @@ static const struct sbx_rule g_net_client[] = {
 	A("connect"), A("poll"),
 };
 
-static const struct sbx_rule g_unix_client[] = {
-	{ "socket", R_ALLOW, 1, { C(0, SCMP_CMP_EQ, AF_UNIX) } },
-	A("connect"),
-};
-
 /* tool-local without network: no socket at all (socketpair works). */
 static const struct sbx_rule g_sock_none[] = {
 	EP("socket"),
@@ -341,7 +336,7 @@ const struct sbx_group_def sbx_groups[G_MAX] = {
 	GRP(G_FDIO, g_fdio), GRP(G_SOCKIO, g_sockio),
 	GRP(G_PATH_DENY, g_path_deny), GRP(G_FILE_RO, g_file_ro),
 	GRP(G_FILE_RW, g_file_rw), GRP(G_THREAD, g_thread),
-	GRP(G_NET_CLIENT, g_net_client), GRP(G_UNIX_CLIENT, g_unix_client),
+	GRP(G_NET_CLIENT, g_net_client),
 	GRP(G_PROCESS, g_process), GRP(G_SYSTEM, g_system),
 	GRP(G_NS_SETUP, g_ns_setup), GRP(G_DENY_EPERM, g_deny_eperm),
 	GRP(G_CMD_NONET, g_cmd_nonet), GRP(G_CMD_NET, g_cmd_net),

@@ -78,24 +78,6 @@ sbx_json_str(char *buf, size_t len, const char *s)
 	buf[o] = '\0';
 }
 
-void
-sbx_err(const char *fmt, ...)
-{
-	char	 b[256];
-	va_list	 ap;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(b, sizeof b - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof b - 2)
-		n = sizeof b - 2;
-	b[n++] = '\n';
-	(void)!write(STDERR_FILENO, b, (size_t)n);
-}
-
 static void
 cat(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -329,7 +311,7 @@ sandbox_enter(enum sbx_profile id, const struct sbx_ctx *ctx)
 	const char			*degr[DEGR_MAX];
 	struct sbx_ll_res		 ll;
 	struct rlimit			 rl;
-	char				 why[160] = "", llwhy[160] = "";
+	char				 why[160] = "";
 	int				 ndegr = 0, debug, nrules = 0;
 	int				 scrubbed = 0, fds = 0, dirfds = 0;
 	int				 userns = 0, arch = 0, rc, llrc = 0;
@@ -401,7 +383,6 @@ sandbox_enter(enum sbx_profile id, const struct sbx_ctx *ctx)
 			degr[ndegr++] = p->ll == LLK_SCOPE ?
 			    "landlock signal scoping unavailable" :
 			    "landlock unavailable";
-		snprintf(llwhy, sizeof llwhy, "%s", ll.err);
 	}
 	if (p->dflt != D_NONE) {
 		if (debug && (rc = sbx_debug_handler()) != 0) {
@@ -459,7 +440,6 @@ sandbox_enter(enum sbx_profile id, const struct sbx_ctx *ctx)
 		sbx_json_str(report, sizeof report, why);
 	}
 	cat(report, sizeof report, "}");
-	(void)llwhy;
 
 	if (ndegr > 0) {
 		log_warnx("sandbox: %s: degraded: %s%s%s", p->name, degr[0],

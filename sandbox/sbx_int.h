@@ -43,7 +43,6 @@ enum sbx_group {
 	G_FILE_RW,	/* create, write, sync, rename, unlink (landlock) */
 	G_THREAD,	/* clone(CLONE_THREAD...) only; clone3 -> ENOSYS */
 	G_NET_CLIENT,	/* socket(AF_INET/6, stream/dgram), connect */
-	G_UNIX_CLIENT,	/* socket(AF_UNIX), connect */
 	G_PROCESS,	/* fork, exec, wait, signals to anyone */
 	G_SYSTEM,	/* the broad set ordinary programs use */
 	G_NS_SETUP,	/* namespaces, mounts, limits, filters: cmd setup */
@@ -163,7 +162,5 @@ extern int	 sbx_own_netns;
 
 /* Append a JSON string (quoted, escaped) to buf. */
 void	 sbx_json_str(char *buf, size_t len, const char *s);
-/* Write one line to stderr (no stdio; async-signal-safe). */
-void	 sbx_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 #endif
