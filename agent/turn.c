@@ -673,9 +673,17 @@ on_fetch(struct agent *a, struct pend *p, struct ipc_msg *m)
 		static const char *const kinds[] = { "text", "reasoning",
 		    "tool_call", "usage", "retry", "done", "error" };
 		size_t i;
+
+		kind = NULL;
 		for (i = 0; i < nitems(kinds); i++)
 			if (strlen(kinds[i]) == n && memcmp(kinds[i], txt, n) == 0)
 				kind = kinds[i];
+		/* A kind this agent does not know (e.g. "signature"): not
+		 * an error, nothing to do with it. */
+		if (kind == NULL) {
+			log_debug("fetch event \"%.*s\" ignored", (int)n, txt);
+			return;
+		}
 	}
 	if (t == NULL || t->fetch_id != p->id) {
 		if (strcmp(kind, "done") == 0 || strcmp(kind, "error") == 0 ||

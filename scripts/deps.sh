@@ -19,6 +19,11 @@ for p in $PKGS; do
 	esac
 done
 
+# The independent peers (aimock, the MCP SDK) are npm packages: node and
+# npm from Debian unless the machine already has them.
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
