@@ -26,7 +26,7 @@
 /*
  * Bump on any change to the wire format or the message table.
  */
-#define IPC_PROTOCOL_VERSION	1
+#define IPC_PROTOCOL_VERSION	2
 #define HERMES_VERSION		"0.1.0"
 
 /* Process roles. */

@@ -248,6 +248,9 @@ worker_main(int argc, char **argv, const struct worker_ops *o)
 	}
 	(void)ipc_get_bool(&m, "sandbox", &sb);
 	W.sandbox_on = sb;
+	(void)ipc_get_bool(&m, "require", &W.require);
+	(void)ipc_get_bool(&m, "network", &W.network);
+	W.sockpath = cfg_str(&m, "socket");
 	if (W.home == NULL || W.tenant == NULL || W.config_json == NULL)
 		fatalx("config: bad strings");
 	if ((W.base = event_base_new()) == NULL)
@@ -260,6 +263,8 @@ worker_main(int argc, char **argv, const struct worker_ops *o)
 	memset(&sc, 0, sizeof(sc));
 	sc.home = W.home;
 	sc.workspace = W.workspace;
+	sc.require = W.require;
+	sc.network = W.network;
 	if (!W.sandbox_on)
 		setenv("HERMES_SANDBOX", "off", 1);
 	if (sandbox_enter(o->profile, &sc) == -1)

@@ -20,6 +20,9 @@ struct worker {
 	char			*config_json;	/* config.yaml as JSON text */
 	char			*workspace;	/* may be NULL */
 	int			 sandbox_on;	/* 0 in sanitizer runs */
+	int			 require;	/* sandbox.require */
+	int			 network;	/* tools: network for commands */
+	char			*sockpath;	/* hermesd's socket (may be NULL) */
 	int			 verbose;
 	struct ipc_peer		*sup;
 	struct ipc_peer		*peers[ROLE_MAX];	/* current peer per role */

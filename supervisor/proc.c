@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "ipc/ipc.h"
 #include "ipc/util.h"
@@ -348,6 +349,17 @@ send_config(struct proc *p)
 	ipc_add_str(b, "config", t->config_json);
 	ipc_add_u64(b, "verbose", (uint64_t)log_get_verbose());
 	ipc_add_bool(b, "sandbox", sup.sandbox_on);
+	ipc_add_bool(b, "require", t->cfg->sandbox_require);
+	ipc_add_str(b, "socket", sup.sockpath);
+	if (p->role == ROLE_TOOL) {
+		/* Commands get the network only when asked for:
+		 * terminal.network, else sandbox.network, else off. */
+		json_t	*net = config_get(t->cfg, "terminal.network");
+
+		if (net == NULL)
+			net = config_get(t->cfg, "sandbox.network");
+		ipc_add_bool(b, "network", json_is_true(net));
+	}
 	if ((ws = t->cfg->terminal_cwd) != NULL && *ws == '/')
 		ipc_add_str(b, "workspace", ws);
 	else if ((ws = getenv("HERMES_WORKSPACE")) != NULL && *ws == '/')

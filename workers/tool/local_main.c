@@ -270,7 +270,6 @@ static int
 local_setup(struct worker *w, const msgpack_object *secrets)
 {
 	char		 sock[PATH_MAX];
-	const json_t	*cfg, *t;
 
 	char		 exe[PATH_MAX];
 	ssize_t		 n;
@@ -292,15 +291,14 @@ local_setup(struct worker *w, const msgpack_object *secrets)
 	tool_reap_other = helper_reaped;
 	L.home = w->home;
 	/* The supervisor's control socket directory: invisible. */
-	if (hermes_socket_path(0, sock, sizeof(sock)) == 0) {
+	if (w->sockpath != NULL && strlcpy(sock, w->sockpath, sizeof(sock)) <
+	    sizeof(sock))
 		L.hide[L.nhide++] = xstrdup(dirname(sock));
-	}
+	else if (hermes_socket_path(0, sock, sizeof(sock)) == 0)
+		L.hide[L.nhide++] = xstrdup(dirname(sock));
 	L.hide[L.nhide] = NULL;
-	cfg = tool_runner_config();
-	t = json_object_get(cfg, "terminal");
-	L.network = json_is_true(json_object_get(t, "network"));
-	L.require = json_is_true(json_object_get(json_object_get(cfg,
-	    "sandbox"), "require"));
+	L.network = w->network;		/* decided by the supervisor */
+	L.require = w->require;
 	return 0;
 }
 
