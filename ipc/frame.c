@@ -135,12 +135,14 @@ reader_fill(struct ipc_reader *rd, int fd, char *err, size_t errlen)
 				(void)close(p[i]);
 		}
 	}
-	if (msg.msg_flags & MSG_CTRUNC) {
-		close_fds(fds, nfds);
-		snprintf(err, errlen, "too many fds in one frame");
-		errno = EPROTO;
-		return -1;
-	}
+	/*
+	 * Truncated control data: the kernel could not install every fd
+	 * (out of fds: EMFILE) or the sender sent more than a frame may
+	 * carry. The bytes are intact; the frame goes on with the fds that
+	 * arrived, and its receiver refuses it if one it needs is missing.
+	 */
+	if (msg.msg_flags & MSG_CTRUNC)
+		log_warnx("a passed fd was lost (out of file descriptors?)");
 	wold = rd->w;
 	rd->w += (size_t)n;
 	if (nfds == 0)

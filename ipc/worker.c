@@ -129,8 +129,11 @@ sup_peer(struct ipc_msg *m)
 		fatalx("peer: bad role");
 	memcpy(name, rname, rlen);
 	name[rlen] = '\0';
-	if ((role = ipc_role_from_name(name)) == -1 || m->nfds != 1)
-		fatalx("peer: bad role %s or fd count %d", name, m->nfds);
+	if ((role = ipc_role_from_name(name)) == -1)
+		fatalx("peer: bad role %s", name);
+	/* Its fd was lost (EMFILE): start over, and be wired again. */
+	if (m->nfds != 1)
+		fatalx("peer %s: the connection's fd did not arrive", name);
 	(void)ipc_get_u64(m, "gen", &gen);
 	old = W.peers[role];
 	W.peers[role] = ipc_peer_new(W.base, m->fds[0], W.role, role, 0,
