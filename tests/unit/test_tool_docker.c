@@ -153,8 +153,12 @@ fake_engine(void)
 					frame(c, 1, "docker\n", 7);
 				}
 				/* the wrapper's state on stderr */
-				frame(c, 2, "/workspace\n\0HERMES_D=1\0PATH=/usr/bin\0",
-				    37);
+				{
+					static const char st[] = "/workspace\n\0"
+					    "declare -x HERMES_D=\"1\"\n"
+					    "declare -x PATH=\"/usr/bin\"\n";
+					frame(c, 2, st, sizeof(st) - 1);
+				}
 			}
 		} else if (strncmp(path, "/v1.41/exec/e", 13) == 0) {
 			char js[128];

@@ -28,17 +28,13 @@
  * eval as Hermes does. fd 3 keeps the original stderr (the state pipe)
  * and is closed for the command itself; the command's stderr goes to its
  * stdout. On exit (normal or `exit N` in the command) the EXIT trap
- * writes the physical cwd and every exported variable, NUL-separated.
+ * writes the physical cwd, a NUL, then `export -p` (builtins only: no
+ * fork for the state).
  */
 const char tool_wrapper_script[] =
 	"exec 3>&2 2>&1\n"
-	"__hermes_state() {\n"
-	"  { builtin pwd -P; builtin printf '\\0'\n"
-	"    for __hermes_n in $(builtin compgen -e); do\n"
-	"      builtin printf '%s=%s\\0' \"$__hermes_n\" \"${!__hermes_n}\"\n"
-	"    done; } >&3 2>/dev/null\n"
-	"}\n"
-	"trap __hermes_state EXIT\n"
+	"trap '{ builtin pwd -P; builtin printf \"\\0\"; builtin export -p; } "
+	">&3 2>/dev/null' EXIT\n"
 	"__hermes_cmd=$1; shift\n"
 	"eval \"$__hermes_cmd\" 3>&-\n";
 
@@ -116,16 +112,112 @@ skip_var(const char *kv)
 	return 0;
 }
 
+/* Octal/hex digit values for $'...' escapes. */
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * One `export -p` line: declare -x NAME, declare -x NAME="v" (\" \\ \$
+ * \` escaped) or declare -x NAME=$'v' (ANSI-C escapes). Returns the
+ * bytes used (0: malformed), NAME=value in *kv (NULL: no value).
+ */
+static size_t
+parse_decl(const char *p, const char *e, char **kv)
+{
+	const char	*q = p, *name;
+	struct tool_sb	 sb = { 0 };
+
+	*kv = NULL;
+	if ((size_t)(e - q) < 11 || strncmp(q, "declare -", 9) != 0)
+		return 0;
+	q += 9;
+	while (q < e && *q != ' ')
+		q++;
+	if (q >= e)
+		return 0;
+	q++;
+	name = q;
+	while (q < e && *q != '=' && *q != '\n')
+		q++;
+	if (q >= e || *q == '\n')
+		return (size_t)(q - p) + (q < e);
+	tool_sb_add(&sb, name, (size_t)(q - name) + 1);
+	q++;
+	if (q < e && *q == '"') {
+		for (q++; q < e && *q != '"'; q++) {
+			if (*q == '\\' && q + 1 < e)
+				q++;
+			tool_sb_addc(&sb, *q);
+		}
+		if (q >= e)
+			goto bad;
+		q++;
+	} else if (q + 1 < e && q[0] == '$' && q[1] == '\'') {
+		for (q += 2; q < e && *q != '\''; q++) {
+			int c = (unsigned char)*q, v, k;
+			if (c != '\\' || q + 1 >= e) {
+				tool_sb_addc(&sb, (char)c);
+				continue;
+			}
+			c = (unsigned char)*++q;
+			switch (c) {
+			case 'a': tool_sb_addc(&sb, '\a'); break;
+			case 'b': tool_sb_addc(&sb, '\b'); break;
+			case 'e': case 'E': tool_sb_addc(&sb, 033); break;
+			case 'f': tool_sb_addc(&sb, '\f'); break;
+			case 'n': tool_sb_addc(&sb, '\n'); break;
+			case 'r': tool_sb_addc(&sb, '\r'); break;
+			case 't': tool_sb_addc(&sb, '\t'); break;
+			case 'v': tool_sb_addc(&sb, '\v'); break;
+			case 'x':
+				for (v = 0, k = 0; k < 2 && q + 1 < e &&
+				    hexval((unsigned char)q[1]) >= 0; k++)
+					v = v * 16 + hexval((unsigned char)*++q);
+				tool_sb_addc(&sb, (char)v);
+				break;
+			default:
+				if (c >= '0' && c <= '7') {
+					for (v = c - '0', k = 1; k < 3 && q + 1 < e &&
+					    q[1] >= '0' && q[1] <= '7'; k++)
+						v = v * 8 + (*++q - '0');
+					tool_sb_addc(&sb, (char)v);
+				} else
+					tool_sb_addc(&sb, (char)c);
+			}
+		}
+		if (q >= e)
+			goto bad;
+		q++;
+	} else
+		goto bad;
+	if (q < e && *q != '\n')
+		goto bad;
+	if (memchr(sb.s, '\0', sb.len) == NULL)
+		*kv = tool_sb_take(&sb);
+	tool_sb_free(&sb);
+	return (size_t)(q - p) + (q < e);
+bad:
+	tool_sb_free(&sb);
+	return 0;
+}
+
 int
 tool_shstate_parse(struct tool_shstate *st, const char *s, size_t n)
 {
 	const char	*p = s, *e = s + n, *z;
-	char		**env = NULL, *cwd;
-	size_t		 ne = 0, i;
+	char		**env = NULL, *cwd, *kv;
+	size_t		 ne = 0, i, used;
 
-	if (n == 0 || s[n - 1] != '\0')
-		return -1;
-	z = memchr(p, '\0', (size_t)(e - p));
+	z = memchr(p, '\0', n);
 	if (z == NULL || z == p)
 		return -1;
 	/* "pwd\n" then NUL */
@@ -140,15 +232,23 @@ tool_shstate_parse(struct tool_shstate *st, const char *s, size_t n)
 	p = z + 1;
 	env = xcalloc(1, sizeof(char *));
 	while (p < e) {
-		z = memchr(p, '\0', (size_t)(e - p));
-		if (z == NULL)
-			break;
-		if (memchr(p, '=', (size_t)(z - p)) != NULL && !skip_var(p)) {
-			env = xreallocarray(env, ne + 2, sizeof(char *));
-			env[ne++] = xstrndup(p, (size_t)(z - p));
-			env[ne] = NULL;
+		if ((used = parse_decl(p, e, &kv)) == 0) {
+			for (i = 0; i < ne; i++)
+				free(env[i]);
+			free(env);
+			free(cwd);
+			return -1;
 		}
-		p = z + 1;
+		p += used;
+		if (kv == NULL)
+			continue;
+		if (skip_var(kv)) {
+			free(kv);
+			continue;
+		}
+		env = xreallocarray(env, ne + 2, sizeof(char *));
+		env[ne++] = kv;
+		env[ne] = NULL;
 	}
 	for (i = 0; i < st->nenv; i++)
 		free(st->env[i]);
