@@ -583,6 +583,43 @@ test_background(void **state)
 }
 
 static void
+test_notify_and_session_end(void **state)
+{
+	struct T	*t = t_start("manual", NULL);
+	struct reply	 r;
+	struct ipc_buf	*b;
+	struct ipc_msg	 m;
+	char		 err[128], *text;
+	int		 i, n = 1;
+
+	/* notify_on_complete: a TOOL_NOTIFY when it ends */
+	run(t, "echo done-bg", "\"background\": true, \"notify_on_complete\": true",
+	    &r);
+	assert_non_null(jget(&r, "session_id"));
+	reply_free(&r);
+	assert_int_equal(ipc_recv_fd(t->fd, t->rb, 10000, &m, err, sizeof(err)), 1);
+	assert_int_equal(m.type, IPC_MSG_TOOL_NOTIFY);
+	text = ipc_get_strdup(&m, "text");
+	assert_non_null(strstr(text, "done-bg"));
+	assert_non_null(strstr(text, "exit code 0"));
+	free(text);
+
+	/* the session ends: its background processes are killed */
+	run(t, "sleep 7775", "\"background\": true", &r);
+	reply_free(&r);
+	b = ipc_new(IPC_MSG_TOOL_SESSION_END, 0);
+	ipc_add_str(b, "session", "s1");
+	assert_int_equal(ipc_send_fd(t->fd, b), 0);
+	for (i = 0; i < 100 && (n = leftovers(t)) > 0; i++)
+		usleep(20000);
+	assert_int_equal(n, 0);
+	call(t, "process", "{\"action\": \"list\"}", &r);
+	assert_int_equal(json_array_size(json_object_get(r.json, "processes")), 0);
+	reply_free(&r);
+	t_stop(t);
+}
+
+static void
 test_files_and_traversal(void **state)
 {
 	struct T	*t = t_start("manual", NULL);
@@ -770,6 +807,7 @@ main(void)
 		cmocka_unit_test(test_approvals_off),
 		cmocka_unit_test(test_cancel_running),
 		cmocka_unit_test(test_background),
+		cmocka_unit_test(test_notify_and_session_end),
 		cmocka_unit_test(test_files_and_traversal),
 		cmocka_unit_test(test_context_files),
 		cmocka_unit_test(test_execute_code),
