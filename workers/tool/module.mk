@@ -35,11 +35,11 @@ $(B)/tests/test_tool_docker: $(call objs,tests/unit/test_tool_docker.c tests/har
 $(B)/tests/test_tool_ssh: $(call objs,tests/unit/test_tool_ssh.c tests/harness.c) $(LIBIPC) | $(B)/hermes-tool-ssh
 	$(LINK) $(call libs,libevent msgpack jansson cmocka)
 
-# Fuzz targets: the patch parser and the approval analyser.
+# Fuzz targets: the patch parser, the approval analyser, the state dump.
 TOOL_FUZZ	:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_tool_*.c))
 FUZZ_TARGETS	+= $(TOOL_FUZZ)
-$(foreach f,$(TOOL_FUZZ),$(eval FUZZ_SRCS_$(f) = $(TOOL_CORE_SRCS) ipc/util.c ipc/log.c))
-$(foreach f,$(TOOL_FUZZ),$(eval FUZZ_LIBS_$(f) = jansson))
+$(foreach f,$(TOOL_FUZZ),$(eval FUZZ_SRCS_$(f) = $(TOOL_CORE_SRCS) workers/tool/exec.c ipc/util.c ipc/log.c))
+$(foreach f,$(TOOL_FUZZ),$(eval FUZZ_LIBS_$(f) = jansson libevent))
 
 ifneq ($(wildcard bench/bench_tool.c),)
 BENCHES		+= $(B)/bench/bench_tool
