@@ -368,6 +368,93 @@ test_ssh_timeout(void **state)
 	w_stop(w);
 }
 
+static json_t *
+callj(struct W *w, const char *name, const char *args)
+{
+	struct ipc_buf	*b;
+	struct ipc_msg	 m;
+	char		*s, err[256];
+	json_t		*j;
+
+	b = ipc_new(IPC_MSG_TOOL_CALL, ++w->id);
+	ipc_add_str(b, "name", name);
+	ipc_add_str(b, "args", args);
+	ipc_add_str(b, "session", "ssh1");
+	assert_int_equal(ipc_send_fd(w->fd, b), 0);
+	assert_int_equal(ipc_recv_fd(w->fd, w->rb, 60000, &m, err, sizeof(err)),
+	    1);
+	assert_int_equal(m.type, IPC_MSG_TOOL_RESULT);
+	s = ipc_get_strdup(&m, "output");
+	if (getenv("TEST_VERBOSE"))
+		fprintf(stderr, "%s: %.300s\n", name, s);
+	j = json_loads(s, 0, NULL);
+	free(s);
+	assert_non_null(j);
+	return j;
+}
+
+static const char *
+js(json_t *j, const char *k)
+{
+	const char *s = json_string_value(json_object_get(j, k));
+
+	return s ? s : "";
+}
+
+static void
+test_ssh_files(void **state)
+{
+	struct W	*w = w_start("known_hosts");
+	json_t		*j;
+	char		 p[PATH_MAX], buf[64] = { 0 };
+	int		 fd;
+
+	/* the file tools run on the remote side */
+	j = callj(w, "write_file", "{\"path\": \"deep/er/f.txt\", \"content\": "
+	    "\"alpha\\nbeta\\ngamma\\n\"}");
+	assert_int_equal(json_integer_value(json_object_get(j, "bytes_written")),
+	    17);
+	assert_true(json_is_true(json_object_get(j, "dirs_created")));
+	json_decref(j);
+	snprintf(p, sizeof(p), "%s/remote/deep/er/f.txt", top);
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf) - 1), 17);
+	close(fd);
+	j = callj(w, "read_file", "{\"path\": \"deep/er/f.txt\", \"offset\": 2}");
+	assert_string_equal(js(j, "content"), "2|beta\n3|gamma");
+	assert_int_equal(json_integer_value(json_object_get(j, "total_lines")), 3);
+	json_decref(j);
+	j = callj(w, "read_file", "{\"path\": \"nope.txt\"}");
+	assert_string_equal(js(j, "error"), "File not found: nope.txt");
+	json_decref(j);
+	j = callj(w, "search_files", "{\"pattern\": \"^be\"}");
+	assert_int_equal(json_integer_value(json_object_get(j, "total_count")), 1);
+	assert_string_equal(js(json_array_get(json_object_get(j, "matches"), 0),
+	    "path"), "deep/er/f.txt");
+	json_decref(j);
+	j = callj(w, "search_files", "{\"pattern\": \"*.txt\", \"target\": "
+	    "\"files\"}");
+	assert_int_equal(json_integer_value(json_object_get(j, "total_count")), 1);
+	json_decref(j);
+	j = callj(w, "patch", "{\"path\": \"deep/er/f.txt\", \"old_string\": "
+	    "\"beta\", \"new_string\": \"BETA\"}");
+	assert_true(json_is_true(json_object_get(j, "success")));
+	assert_non_null(strstr(js(j, "diff"), "+BETA"));
+	json_decref(j);
+	/* does not apply: unchanged */
+	j = callj(w, "patch", "{\"path\": \"deep/er/f.txt\", \"old_string\": "
+	    "\"delta\", \"new_string\": \"x\"}");
+	assert_true(json_is_false(json_object_get(j, "success")));
+	json_decref(j);
+	fd = open(p, O_RDONLY);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(read(fd, buf, sizeof(buf) - 1), 17);
+	close(fd);
+	assert_string_equal(buf, "alpha\nBETA\ngamma\n");
+	w_stop(w);
+}
+
 static void
 test_ssh_strict_host_key(void **state)
 {
@@ -390,6 +477,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ssh_basic),
 		cmocka_unit_test(test_ssh_timeout),
+		cmocka_unit_test(test_ssh_files),
 		cmocka_unit_test(test_ssh_strict_host_key),
 	};
 

@@ -582,23 +582,24 @@ emit_line(struct tool_sb *content, size_t *content_chars, struct tool_sb *cur,
 	cur->len = 0;
 }
 
-char *
-tool_read_file(const struct tool_fs *fs, const char *cwd, const char *args_json)
+/* The read itself, from an open fd (a local file, or a memfd holding a
+ * remote file's bytes). Takes the fd and the parsed args. */
+static char *
+read_stream(int fd, off_t size, const char *path, json_t *a,
+    size_t read_max_chars)
 {
-	char		 rel[PATH_MAX], buf[65536], *err = NULL;
-	const char	*path, *perr;
+	char		 buf[65536];
 	struct tool_sb	 cur = { 0 }, content = { 0 };
-	struct stat	 st;
-	json_t		*a, *o;
+	json_t		*o;
 	long long	 offset, limit, lineno = 1, end, total = 0;
 	ssize_t		 r;
 	size_t		 kept_lines = 0, first_chunk = 1, content_chars = 0;
-	int		 fd, binary_checked = 0, over_budget = 0;
+	int		 binary_checked = 0, over_budget = 0;
 	char		 last = '\n';
+	struct {
+		off_t	 st_size;
+	}		 st = { size };
 
-	if ((a = parse_args(args_json, &err)) == NULL)
-		return err;
-	path = arg_str(a, "path");
 	offset = arg_int(a, "offset", 1);
 	limit = arg_int(a, "limit", TOOL_READ_DEFAULT_LINES);
 	if (offset < 1)
@@ -608,40 +609,6 @@ tool_read_file(const struct tool_fs *fs, const char *cwd, const char *args_json)
 	if (limit > TOOL_READ_MAX_LINES)
 		limit = TOOL_READ_MAX_LINES;
 	end = offset + limit - 1;
-	if (tool_fs_relpath(fs, cwd, path, rel, sizeof(rel), &perr) == -1) {
-		err = tool_json_error("%s: %s", perr, path ? path : "");
-		json_decref(a);
-		return err;
-	}
-	if ((fd = tool_fs_openat(fs, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0,
-	    0)) == -1) {
-		int e = errno;
-		if (e == ENOENT) {
-			o = json_object();
-			json_object_set_new(o, "error", json_sprintf(
-			    "File not found: %s", path));
-			json_t *sim = similar_files(fs, rel);
-			if (json_array_size(sim) > 0)
-				json_object_set_new(o, "similar_files", sim);
-			else
-				json_decref(sim);
-			json_decref(a);
-			return dump(o);
-		}
-		err = tool_json_error("Cannot read %s: %s", path, open_err(e));
-		json_decref(a);
-		return err;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink > 1) {
-		err = tool_json_error("Cannot read %s: %s", path,
-		    S_ISDIR(st.st_mode) ? "is a directory (use search_files to "
-		    "list it)" : st.st_nlink > 1 && S_ISREG(st.st_mode) ?
-		    "file has several hard links (refused)" :
-		    "not a regular file");
-		close(fd);
-		json_decref(a);
-		return err;
-	}
 	if (has_ext(path, image_exts, nitems(image_exts))) {
 		close(fd);
 		json_decref(a);
@@ -685,7 +652,7 @@ tool_read_file(const struct tool_fs *fs, const char *cwd, const char *args_json)
 					tool_sb_add(&cur, q, seg < room ? seg : room);
 					if (nl != NULL)
 						emit_line(&content, &content_chars, &cur,
-						    lineno, fs->read_max_chars,
+						    lineno, read_max_chars,
 						    &over_budget, &kept_lines);
 				}
 				if (nl == NULL) {
@@ -705,7 +672,7 @@ tool_read_file(const struct tool_fs *fs, const char *cwd, const char *args_json)
 		if (lineno >= offset && lineno <= end && !over_budget &&
 		    cur.len > 0)
 			emit_line(&content, &content_chars, &cur, lineno,
-			    fs->read_max_chars, &over_budget, &kept_lines);
+			    read_max_chars, &over_budget, &kept_lines);
 		total++;	/* wc -l would not count it; lines the model sees */
 	}
 	tool_sb_free(&cur);
@@ -734,7 +701,7 @@ tool_read_file(const struct tool_fs *fs, const char *cwd, const char *args_json)
 		json_object_set_new(o, "hint", json_sprintf("Output truncated "
 		    "at the %zu-char read budget after %zu line(s) (showing "
 		    "lines %lld-%lld of %lld). Use offset=%lld to continue.",
-		    fs->read_max_chars, kept_lines, offset, next - 1, total,
+		    read_max_chars, kept_lines, offset, next - 1, total,
 		    next));
 	} else {
 		int trunc = total > end;
@@ -749,6 +716,71 @@ tool_read_file(const struct tool_fs *fs, const char *cwd, const char *args_json)
 	}
 	json_decref(a);
 	return dump(o);
+}
+
+
+char *
+tool_read_fd(int fd, off_t size, const char *path, const char *args_json,
+    size_t read_max_chars)
+{
+	char	*err = NULL;
+	json_t	*a;
+
+	if ((a = parse_args(args_json, &err)) == NULL) {
+		close(fd);
+		return err;
+	}
+	return read_stream(fd, size, path, a, read_max_chars ? read_max_chars :
+	    TOOL_READ_MAX_CHARS);
+}
+
+char *
+tool_read_file(const struct tool_fs *fs, const char *cwd, const char *args_json)
+{
+	char		 rel[PATH_MAX], *err = NULL;
+	const char	*path, *perr;
+	struct stat	 st;
+	json_t		*a, *o;
+	int		 fd;
+
+	if ((a = parse_args(args_json, &err)) == NULL)
+		return err;
+	path = arg_str(a, "path");
+	if (tool_fs_relpath(fs, cwd, path, rel, sizeof(rel), &perr) == -1) {
+		err = tool_json_error("%s: %s", perr, path ? path : "");
+		json_decref(a);
+		return err;
+	}
+	if ((fd = tool_fs_openat(fs, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0,
+	    0)) == -1) {
+		int e = errno;
+		if (e == ENOENT) {
+			o = json_object();
+			json_object_set_new(o, "error", json_sprintf(
+			    "File not found: %s", path));
+			json_t *sim = similar_files(fs, rel);
+			if (json_array_size(sim) > 0)
+				json_object_set_new(o, "similar_files", sim);
+			else
+				json_decref(sim);
+			json_decref(a);
+			return dump(o);
+		}
+		err = tool_json_error("Cannot read %s: %s", path, open_err(e));
+		json_decref(a);
+		return err;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink > 1) {
+		err = tool_json_error("Cannot read %s: %s", path,
+		    S_ISDIR(st.st_mode) ? "is a directory (use search_files to "
+		    "list it)" : st.st_nlink > 1 && S_ISREG(st.st_mode) ?
+		    "file has several hard links (refused)" :
+		    "not a regular file");
+		close(fd);
+		json_decref(a);
+		return err;
+	}
+	return read_stream(fd, st.st_size, path, a, fs->read_max_chars);
 }
 
 /* ---- write_file --------------------------------------------------------- */

@@ -4,6 +4,7 @@
 TOOL_CORE_SRCS	:= workers/tool/output.c workers/tool/approval.c \
 		   workers/tool/files.c workers/tool/patch.c
 TOOL_RUN_SRCS	:= workers/tool/output.c workers/tool/approval.c \
+		   workers/tool/files.c workers/tool/patch.c \
 		   workers/tool/exec.c workers/tool/runner.c
 TOOL_PKGS	:= jansson
 

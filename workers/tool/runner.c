@@ -7,6 +7,7 @@
  * the user was shown; TOOL_APPROVE runs those bytes, nothing else. The
  * agent never sends a command to be run "because it was approved".
  */
+#include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -66,6 +67,10 @@ struct call {
 	int			 rpc_calls;
 	struct call		*parent;	/* a call made by a script */
 	int			 is_code;
+	/* file tools on a remote backend: which step */
+	int			 fop;
+	char			*fop_path;
+	char			*fop_data;
 };
 
 struct bgproc {
@@ -383,6 +388,8 @@ call_free(struct call *c)
 	free(c->approval_note);
 	free(c->pattern);
 	free(c->wait_note);
+	free(c->fop_path);
+	free(c->fop_data);
 	free(c);
 }
 
@@ -1136,6 +1143,8 @@ tool_process(struct call *c)
 
 /* ---- file tools --------------------------------------------------------- */
 
+static void	 remote_file_tool(struct call *);
+
 static void
 file_tool(struct call *c)
 {
@@ -1144,6 +1153,10 @@ file_tool(struct call *c)
 	json_t		*o;
 	int		 ok;
 
+	if (R.conf->files == NULL) {
+		remote_file_tool(c);
+		return;
+	}
 	args = json_dumps(c->args, 0);
 	if (args == NULL)
 		fatalx("json_dumps");
@@ -1155,6 +1168,419 @@ file_tool(struct call *c)
 	json_decref(o);
 	call_finish(c, ok, out, 0, 0);
 	free(out);
+}
+
+/* ---- file tools on a remote backend (ssh, docker) ------------------------ */
+
+/*
+ * Run as small shell programs on the remote side through the same jobs
+ * as commands: reads come back base64-encoded (exact bytes) and are
+ * formatted here exactly as locally; writes go in on stdin to a temp
+ * file that is renamed over the target; searches use grep -rnIE / find.
+ * The remote host is the boundary here, as it is for the terminal.
+ */
+enum { FOP_READ = 1, FOP_WRITE, FOP_SEARCH, FOP_PATCH_READ, FOP_PATCH_WRITE };
+
+#define REMOTE_READ_MAX	(4 * 1024 * 1024)
+
+static void	 fop_done(struct tool_job *, void *);
+
+static void
+shq_add(struct tool_sb *sb, const char *s)
+{
+	tool_sb_addc(sb, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			tool_sb_adds(sb, "'\\''");
+		else
+			tool_sb_addc(sb, *s);
+	}
+	tool_sb_addc(sb, '\'');
+}
+
+static int
+b64v(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+static char *
+b64_decode(const char *s, size_t *outlen)
+{
+	size_t	 n = strlen(s), o = 0;
+	char	*out = xmalloc(n * 3 / 4 + 4);
+	unsigned acc = 0;
+	int	 bits = 0, v;
+
+	for (; *s; s++) {
+		if ((v = b64v((unsigned char)*s)) < 0)
+			continue;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}
+
+static int
+memfd_of(const char *data, size_t len)
+{
+	int	 fd = memfd_create("hermes-file", MFD_CLOEXEC);
+	size_t	 off = 0;
+	ssize_t	 w;
+
+	if (fd == -1)
+		return -1;
+	while (off < len) {
+		if ((w = write(fd, data + off, len - off)) <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	(void)lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+static char *
+remote_abs(struct session *s, const char *path)
+{
+	char	*p;
+
+	if (path[0] == '/' || s->sh.cwd == NULL || s->sh.cwd[0] == '\0')
+		return xstrdup(path);
+	xasprintf(&p, "%s/%s", s->sh.cwd, path);
+	return p;
+}
+
+static void
+fop_start(struct call *c, int op, const char *cmd, int stdin_fd,
+    size_t max_chars)
+{
+	struct session		*s = session_get(c->session);
+	struct tool_job_spec	 sp = { 0 };
+	char			 err[ERRLEN], *o;
+
+	c->fop = op;
+	free(c->command);
+	c->command = xstrdup(cmd);
+	sp.command = c->command;
+	sp.state = &s->sh;
+	sp.timeout_s = R.timeout_s;
+	sp.max_chars = max_chars;
+	sp.stdin_fd = stdin_fd;
+	c->state = C_RUNNING;
+	if (c->job != NULL) {
+		tool_job_free(c->job);
+		c->job = NULL;
+	}
+	c->job = tool_job_start(R.w->base, R.be, &sp, fop_done, c, err,
+	    sizeof(err));
+	if (c->job == NULL) {
+		o = tool_json_error("%s failed: %s", c->name, err);
+		call_finish(c, 0, o, 0, 0);
+		free(o);
+	}
+}
+
+static void
+fop_read_cmd(struct tool_sb *sb, const char *path)
+{
+	tool_sb_adds(sb, "f=");
+	shq_add(sb, path);
+	tool_sb_printf(sb, "; [ -e \"$f\" ] || { echo NOENT; exit 3; }; "
+	    "[ -d \"$f\" ] && { echo ISDIR; exit 4; }; s=$(wc -c < \"$f\") || "
+	    "exit 5; [ \"$s\" -gt %d ] && { echo BIG; exit 6; }; echo \"$s\"; "
+	    "base64 -w0 -- \"$f\"", REMOTE_READ_MAX);
+}
+
+static void
+fop_write(struct call *c, const char *path, const char *data, size_t len,
+    int op)
+{
+	struct tool_sb	 sb = { 0 };
+	int		 fd;
+	char		*o;
+
+	if ((fd = memfd_of(data, len)) == -1) {
+		o = tool_json_error("write_file: memfd: %s", strerror(errno));
+		call_finish(c, 0, o, 0, 0);
+		free(o);
+		return;
+	}
+	tool_sb_adds(&sb, "p=");
+	shq_add(&sb, path);
+	tool_sb_adds(&sb, "; d=$(dirname -- \"$p\"); n=false; [ -d \"$d\" ] || "
+	    "n=true; mkdir -p -- \"$d\" || exit 5; t=\"$p.hermes-tmp.$$\"; "
+	    "if cat > \"$t\" && mv -f -- \"$t\" \"$p\"; then echo \"$n\"; else "
+	    "rm -f -- \"$t\"; exit 5; fi");
+	fop_start(c, op, sb.s, fd, 4096);
+	tool_sb_free(&sb);
+}
+
+static void
+remote_file_tool(struct call *c)
+{
+	struct session	*s = session_get(c->session);
+	const char	*path = json_string_value(json_object_get(c->args, "path"));
+	struct tool_sb	 sb = { 0 };
+	char		*o;
+
+	if (strcmp(c->name, "search_files") == 0) {
+		const char *pat = json_string_value(json_object_get(c->args,
+		    "pattern"));
+		const char *target = json_string_value(json_object_get(c->args,
+		    "target"));
+		const char *glob = json_string_value(json_object_get(c->args,
+		    "file_glob"));
+		json_t *lv = json_object_get(c->args, "limit");
+		json_t *ov = json_object_get(c->args, "offset");
+		long long lim = json_is_integer(lv) && json_integer_value(lv) > 0 ?
+		    json_integer_value(lv) : TOOL_SEARCH_DEFAULT_LIMIT;
+		long long off = json_is_integer(ov) && json_integer_value(ov) > 0 ?
+		    json_integer_value(ov) : 0;
+		if (pat == NULL) {
+			o = tool_json_error("pattern required");
+			call_finish(c, 0, o, 0, 0);
+			free(o);
+			return;
+		}
+		tool_sb_adds(&sb, "cd -- ");
+		shq_add(&sb, path ? path : ".");
+		tool_sb_adds(&sb, " 2>/dev/null || { echo NODIR; exit 3; }; ");
+		if (target != NULL && strcmp(target, "files") == 0) {
+			tool_sb_adds(&sb, "find . -path ./.git -prune -o -type f "
+			    "-name ");
+			shq_add(&sb, pat);
+			tool_sb_adds(&sb, " -print");
+		} else {
+			tool_sb_adds(&sb, "grep -rnIE --exclude-dir=.git "
+			    "--exclude-dir=node_modules ");
+			if (glob != NULL) {
+				tool_sb_adds(&sb, "--include=");
+				shq_add(&sb, glob);
+				tool_sb_addc(&sb, ' ');
+			}
+			tool_sb_adds(&sb, "-e ");
+			shq_add(&sb, pat);
+			tool_sb_adds(&sb, " . 2>/dev/null");
+		}
+		tool_sb_printf(&sb, " | head -n %lld", off + lim + 1);
+		c->fop_data = NULL;
+		free(c->fop_path);
+		xasprintf(&c->fop_path, "%lld %lld %d", off, lim,
+		    target != NULL && strcmp(target, "files") == 0);
+		fop_start(c, FOP_SEARCH, sb.s, -1, 2000000);
+		tool_sb_free(&sb);
+		return;
+	}
+	if (path == NULL || *path == '\0') {
+		o = tool_json_error("path required");
+		call_finish(c, 0, o, 0, 0);
+		free(o);
+		return;
+	}
+	c->fop_path = remote_abs(s, path);
+	if (strcmp(c->name, "read_file") == 0) {
+		fop_read_cmd(&sb, c->fop_path);
+		fop_start(c, FOP_READ, sb.s, -1, REMOTE_READ_MAX / 3 * 4 + 4096);
+	} else if (strcmp(c->name, "write_file") == 0) {
+		json_t *ct = json_object_get(c->args, "content");
+		if (!json_is_string(ct)) {
+			o = tool_json_error("content required");
+			call_finish(c, 0, o, 0, 0);
+			free(o);
+			return;
+		}
+		c->fop_data = xstrdup(json_string_value(ct));
+		fop_write(c, c->fop_path, json_string_value(ct),
+		    json_string_length(ct), FOP_WRITE);
+	} else if (strcmp(c->name, "patch") == 0) {
+		const char *mode = json_string_value(json_object_get(c->args,
+		    "mode"));
+		if (mode != NULL && strcmp(mode, "replace") != 0) {
+			o = tool_json_error("patch mode=%s is not available on this "
+			    "backend yet; use mode=replace", mode);
+			call_finish(c, 0, o, 0, 0);
+			free(o);
+			return;
+		}
+		fop_read_cmd(&sb, c->fop_path);
+		fop_start(c, FOP_PATCH_READ, sb.s, -1, REMOTE_READ_MAX / 3 * 4 +
+		    4096);
+	}
+	tool_sb_free(&sb);
+}
+
+static void
+fop_done(struct tool_job *j, void *arg)
+{
+	struct call	*c = arg;
+	const char	*path = json_string_value(json_object_get(c->args, "path"));
+	char		*out = tool_job_output(j), *o = NULL, *data, *nl;
+	int		 code = tool_job_exit_code(j);
+	size_t		 len;
+	json_t		*r;
+
+	if (tool_job_end(j) != TOOL_END_EXIT) {
+		o = tool_json_error("%s: timed out or interrupted", c->name);
+		goto done;
+	}
+	switch (c->fop) {
+	case FOP_READ:
+	case FOP_PATCH_READ:
+		if (code == 3) {
+			o = tool_json_error("File not found: %s", path);
+			break;
+		}
+		if (code == 4 || code == 6 || code != 0) {
+			o = tool_json_error("Cannot read %s: %s", path, code == 4 ?
+			    "is a directory" : code == 6 ? "file too large" :
+			    "read failed");
+			break;
+		}
+		nl = strchr(out, '\n');
+		data = b64_decode(nl ? nl + 1 : "", &len);
+		if (c->fop == FOP_READ) {
+			char *args = json_dumps(c->args, 0);
+			int fd = memfd_of(data, len);
+			o = fd == -1 ? tool_json_error("memfd: %s", strerror(errno)) :
+			    tool_read_fd(fd, (off_t)len, path, args, R.fs.read_max_chars);
+			free(args);
+			free(data);
+			break;
+		}
+		/* patch: replace, then write back */
+		if (strlen(data) != len) {
+			free(data);
+			o = xstrdup("{\"success\": false, \"error\": \"file contains "
+			    "NUL bytes; not patched\"}");
+			break;
+		}
+		{
+			const char *st = NULL;
+			char *ferr = NULL, *nc;
+			int cnt;
+			const char *old = json_string_value(json_object_get(c->args,
+			    "old_string"));
+			const char *new = json_string_value(json_object_get(c->args,
+			    "new_string"));
+			if (old == NULL || new == NULL) {
+				free(data);
+				o = tool_json_error("old_string and new_string "
+				    "required");
+				break;
+			}
+			nc = tool_fuzzy_replace(data, old, new, json_is_true(
+			    json_object_get(c->args, "replace_all")), &cnt, &st,
+			    &ferr);
+			if (nc == NULL) {
+				r = json_pack("{s:b,s:o}", "success", 0, "error",
+				    jtext(ferr));
+				o = dumpj(r);
+				free(ferr);
+				free(data);
+				break;
+			}
+			c->fop_data = tool_unified_diff(data, nc, path);
+			free(data);
+			free(out);
+			fop_write(c, c->fop_path, nc, strlen(nc), FOP_PATCH_WRITE);
+			free(nc);
+			return;
+		}
+	case FOP_WRITE:
+		if (code != 0) {
+			o = tool_json_error("Failed to write file: %s", path);
+			break;
+		}
+		r = json_pack("{s:I,s:b}", "bytes_written",
+		    (json_int_t)strlen(c->fop_data), "dirs_created",
+		    strncmp(out, "true", 4) == 0);
+		o = dumpj(r);
+		break;
+	case FOP_PATCH_WRITE:
+		if (code != 0) {
+			r = json_pack("{s:b,s:s}", "success", 0, "error",
+			    "Failed to write changes");
+			o = dumpj(r);
+			break;
+		}
+		r = json_pack("{s:b,s:o,s:[s]}", "success", 1, "diff",
+		    jtext(c->fop_data), "files_modified", path);
+		o = dumpj(r);
+		break;
+	case FOP_SEARCH: {
+		long long off = 0, lim = 0, seen = 0;
+		int files = 0;
+		char *save = NULL, *line;
+		json_t *arr = json_array();
+		sscanf(c->fop_path, "%lld %lld %d", &off, &lim, &files);
+		if (code == 3 && strncmp(out, "NODIR", 5) == 0) {
+			json_decref(arr);
+			o = tool_json_error("Search failed: no such directory");
+			break;
+		}
+		for (line = strtok_r(out, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save)) {
+			if (seen++ < off)
+				continue;
+			if ((long long)json_array_size(arr) >= lim)
+				break;
+			if (strncmp(line, "./", 2) == 0)
+				line += 2;
+			if (files)
+				json_array_append_new(arr, jtext(line));
+			else {
+				char *c1 = strchr(line, ':'), *c2;
+				if (c1 == NULL || (c2 = strchr(c1 + 1, ':')) == NULL)
+					continue;
+				*c1 = *c2 = '\0';
+				json_array_append_new(arr, json_pack("{s:o,s:I,s:o}",
+				    "path", jtext(line), "line",
+				    (json_int_t)strtoll(c1 + 1, NULL, 10), "content",
+				    jtext(c2 + 1)));
+			}
+		}
+		r = json_object();
+		json_object_set_new(r, "total_count", json_integer(
+		    (json_int_t)json_array_size(arr)));
+		if (json_array_size(arr))
+			json_object_set_new(r, files ? "files" : "matches", arr);
+		else
+			json_decref(arr);
+		if (seen > off + lim)
+			json_object_set_new(r, "truncated", json_true());
+		o = dumpj(r);
+		break;
+	}
+	default:
+		o = tool_json_error("internal: unknown file step");
+	}
+done:
+	free(out);
+	{
+		json_t *t = json_loads(o, 0, NULL);
+		int ok = t != NULL && json_object_get(t, "error") == NULL;
+		json_decref(t);
+		call_finish(c, ok, o, 0, 0);
+	}
+	free(o);
 }
 
 /* ---- execute_code ------------------------------------------------------- */
@@ -1553,7 +1979,8 @@ on_context(struct ipc_msg *m)
 	session = ipc_get_strdup(m, "session");
 	cwd = ipc_get_strdup(m, "cwd");
 	s = session_get(session ? session : "default");
-	files = R.conf->files("context", cwd ? cwd : s->sh.cwd, "{}");
+	files = R.conf->files != NULL ? R.conf->files("context", cwd ? cwd :
+	    s->sh.cwd, "{}") : xstrdup("[]");
 	{
 		json_t *j = json_loads(files, 0, NULL);
 		if (!json_is_array(j)) {

@@ -411,17 +411,7 @@ static const struct tool_backend ssh_backend = {
 	ssh_spawn, ssh_kill, ssh_reaped, NULL, ssh_argv
 };
 
-static char *
-ssh_files(const char *tool, const char *cwd, const char *args)
-{
-	if (strcmp(tool, "context") == 0)
-		return xstrdup("[]");
-	return tool_json_error("%s is not available on the ssh backend of "
-	    "hermes-c yet; use the terminal tool (cat, sed -n, grep, tee)",
-	    tool);
-}
-
-static const struct tool_runner_conf ssh_conf = { "ssh", ssh_files, 1, NULL, 0 };
+static const struct tool_runner_conf ssh_conf = { "ssh", NULL, 1, NULL, 0 };
 
 static char *
 cfg_s(const json_t *t, const char *k)

@@ -176,6 +176,9 @@ char	*tool_json_error(const char *fmt, ...)
 /* The tools: JSON args text in, JSON result text out (malloc'd). */
 char	*tool_read_file(const struct tool_fs *, const char *cwd,
 	    const char *args_json);
+/* read_file's formatting over an open fd (taken) of `size` bytes. */
+char	*tool_read_fd(int fd, off_t size, const char *path,
+	    const char *args_json, size_t read_max_chars);
 char	*tool_write_file(const struct tool_fs *, const char *cwd,
 	    const char *args_json);
 char	*tool_patch(const struct tool_fs *, const char *cwd,
