@@ -70,7 +70,7 @@ fake_engine(void)
 {
 	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
 	int			 ls, c, held[64], nheld = 0, nexec = 0;
-	int			 exit_code[64] = { 0 };
+	int			 exit_code[64] = { 0 }, kind[64] = { 0 };
 	int			 orphans_listed = 0;
 	FILE			*log = fopen(logp, "a");
 	char			 req[65536];
@@ -127,6 +127,8 @@ fake_engine(void)
 			int k = nexec++ % 64;
 			exit_code[k] = strstr(body, "exit 7") ? 7 :
 			    strstr(body, "sleep 5000") ? -1 : 0;
+			kind[k] = strstr(body, "base64 -w0") ? 1 :
+			    strstr(body, "base64 -d") ? 2 : 0;
 			snprintf(id, sizeof(id), "{\"Id\":\"e%d\"}", k);
 			reply(c, 201, id);
 		} else if (strncmp(path, "/v1.41/exec/e", 13) == 0 &&
@@ -148,7 +150,12 @@ fake_engine(void)
 				dprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: "
 				    "application/vnd.docker.raw-stream\r\n"
 				    "Connection: close\r\n\r\n");
-				if (exit_code[k] == 0) {
+				if (kind[k] == 1) {
+					/* a file read: size, then base64 */
+					frame(c, 1, "17\nYWxwaGEKYmV0YQpnYW1tYQo=", 27);
+				} else if (kind[k] == 2) {
+					frame(c, 1, "false\n", 6);
+				} else if (exit_code[k] == 0) {
 					frame(c, 1, "hello from ", 11);
 					frame(c, 1, "docker\n", 7);
 				}
@@ -378,6 +385,33 @@ test_worker_fake_engine(void **state)
 	j = term(&w, "exit 7", 0, &code);
 	assert_int_equal(code, 7);
 	json_decref(j);
+	/* the file tools run in the container */
+	{
+		struct ipc_buf *bb;
+		struct ipc_msg mm;
+		char err[128], *o;
+		const char *calls[][2] = {
+			{ "read_file", "{\"path\": \"f.txt\", \"offset\": 2}" },
+			{ "write_file", "{\"path\": \"w.txt\", \"content\": \"hi\"}" },
+		};
+		const char *want[] = { "\"2|beta\\n3|gamma\"",
+		    "\"bytes_written\": 2" };
+		size_t k;
+		for (k = 0; k < 2; k++) {
+			bb = ipc_new(IPC_MSG_TOOL_CALL, ++w.id);
+			ipc_add_str(bb, "name", calls[k][0]);
+			ipc_add_str(bb, "args", calls[k][1]);
+			ipc_add_str(bb, "session", "d1");
+			assert_int_equal(ipc_send_fd(w.fd, bb), 0);
+			assert_int_equal(ipc_recv_fd(w.fd, w.rb, 20000, &mm, err,
+			    sizeof(err)), 1);
+			o = ipc_get_strdup(&mm, "output");
+			if (getenv("TEST_VERBOSE"))
+				fprintf(stderr, "%s: %s\n", calls[k][0], o);
+			assert_non_null(strstr(o, want[k]));
+			free(o);
+		}
+	}
 	/* a command that never ends: killed at the timeout */
 	j = term(&w, "sleep 5000", 1, &code);
 	assert_int_equal(code, 124);
@@ -406,6 +440,8 @@ test_worker_fake_engine(void **state)
 	    "containers/create"));
 	/* the state reported on stderr came back as the next exec's env */
 	assert_non_null(strstr(log, "\"Env\":[\"HERMES_D=1\""));
+	/* the write travelled inline, base64 of "hi" */
+	assert_non_null(strstr(log, "printf %s 'aGk=' | base64 -d"));
 	/* the kill: the command's process group, by marker */
 	assert_non_null(strstr(log, "pgrep -f '[h]ermes-"));
 	free(log);

@@ -323,17 +323,8 @@ static const struct tool_backend docker_backend = {
 	docker_spawn, docker_kill, docker_reaped, NULL, docker_argv
 };
 
-static char *
-docker_files(const char *tool, const char *cwd, const char *args)
-{
-	if (strcmp(tool, "context") == 0)
-		return xstrdup("[]");
-	return tool_json_error("%s is not available on the docker backend of "
-	    "hermes-c yet; use the terminal tool", tool);
-}
-
-static const struct tool_runner_conf docker_conf = { "docker", docker_files,
-	1, "/workspace", 0 };
+static const struct tool_runner_conf docker_conf = { "docker", NULL,
+	1, "/workspace", 0, 1 };
 
 static int
 docker_setup(struct worker *w, const msgpack_object *secrets)

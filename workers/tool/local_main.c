@@ -264,7 +264,7 @@ local_files(const char *tool, const char *cwd, const char *args)
 }
 
 static const struct tool_runner_conf local_conf = { "local", local_files,
-	0, NULL, 1 };
+	0, NULL, 1, 0 };
 
 static int
 local_setup(struct worker *w, const msgpack_object *secrets)

@@ -1182,6 +1182,7 @@ file_tool(struct call *c)
 enum { FOP_READ = 1, FOP_WRITE, FOP_SEARCH, FOP_PATCH_READ, FOP_PATCH_WRITE };
 
 #define REMOTE_READ_MAX	(4 * 1024 * 1024)
+#define INLINE_WRITE_MAX	(90 * 1024)	/* base64 of it < 128 KiB */
 
 static void	 fop_done(struct tool_job *, void *);
 
@@ -1317,6 +1318,42 @@ fop_write(struct call *c, const char *path, const char *data, size_t len,
 	int		 fd;
 	char		*o;
 
+	if (R.conf->no_stdin) {
+		/* one argv string carries the bytes: bash -c's argument is
+		 * bounded by MAX_ARG_STRLEN (128 KiB) */
+		static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+		    "opqrstuvwxyz0123456789+/";
+		size_t i;
+		if (len > INLINE_WRITE_MAX) {
+			o = tool_json_error("write_file: %zu bytes is more than this "
+			    "backend takes in one write (%d); write it in parts with "
+			    "the terminal tool", len, INLINE_WRITE_MAX);
+			call_finish(c, 0, o, 0, 0);
+			free(o);
+			return;
+		}
+		tool_sb_adds(&sb, "printf %s '");
+		for (i = 0; i < len; i += 3) {
+			unsigned v = (unsigned char)data[i] << 16;
+			if (i + 1 < len)
+				v |= (unsigned char)data[i + 1] << 8;
+			if (i + 2 < len)
+				v |= (unsigned char)data[i + 2];
+			tool_sb_addc(&sb, b64[(v >> 18) & 63]);
+			tool_sb_addc(&sb, b64[(v >> 12) & 63]);
+			tool_sb_addc(&sb, i + 1 < len ? b64[(v >> 6) & 63] : '=');
+			tool_sb_addc(&sb, i + 2 < len ? b64[v & 63] : '=');
+		}
+		tool_sb_adds(&sb, "' | base64 -d | { p=");
+		shq_add(&sb, path);
+		tool_sb_adds(&sb, "; d=$(dirname -- \"$p\"); n=false; [ -d \"$d\" ] || "
+		    "n=true; mkdir -p -- \"$d\" || exit 5; t=\"$p.hermes-tmp.$$\"; "
+		    "if cat > \"$t\" && mv -f -- \"$t\" \"$p\"; then echo \"$n\"; "
+		    "else rm -f -- \"$t\"; exit 5; fi; }");
+		fop_start(c, op, sb.s, -1, 4096);
+		tool_sb_free(&sb);
+		return;
+	}
 	if ((fd = memfd_of(data, len)) == -1) {
 		o = tool_json_error("write_file: memfd: %s", strerror(errno));
 		call_finish(c, 0, o, 0, 0);

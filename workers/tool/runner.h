@@ -18,6 +18,8 @@ struct tool_runner_conf {
 	const char	*remote_root;	/* remote: start directory (else
 					   terminal.cwd, else the home) */
 	int		 code;		/* execute_code available */
+	int		 no_stdin;	/* remote commands get no stdin: file
+					   writes travel inline (small only) */
 };
 
 /* From setup(): parse CONFIG, open the workspace, SIGCHLD. 0 or -1. */

@@ -411,7 +411,7 @@ static const struct tool_backend ssh_backend = {
 	ssh_spawn, ssh_kill, ssh_reaped, NULL, ssh_argv
 };
 
-static const struct tool_runner_conf ssh_conf = { "ssh", NULL, 1, NULL, 0 };
+static const struct tool_runner_conf ssh_conf = { "ssh", NULL, 1, NULL, 0, 0 };
 
 static char *
 cfg_s(const json_t *t, const char *k)
