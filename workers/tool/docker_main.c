@@ -346,7 +346,8 @@ docker_setup(struct worker *w, const msgpack_object *secrets)
 	v = json_object_get(t, "docker_image");
 	D.image = xstrdup(json_is_string(v) ? json_string_value(v) :
 	    "nikolaik/python-nodejs:python3.11-nodejs20");
-	D.network = json_is_true(json_object_get(t, "docker_network"));
+	D.network = w->network || json_is_true(json_object_get(t,
+	    "docker_network"));
 	v = json_object_get(t, "container_memory");
 	D.memory_mb = json_is_integer(v) ? (long)json_integer_value(v) : 5120;
 	v = json_object_get(t, "container_cpu");
