@@ -464,7 +464,11 @@ test_ssh_strict_host_key(void **state)
 
 	j = term(w, "echo should-not-run", NULL, &code);
 	assert_int_equal(code, -1);
-	assert_null(strstr(json_dumps(j, 0), "should-not-run\""));
+	{
+		char *d = json_dumps(j, 0);
+		assert_null(strstr(d, "should-not-run\""));
+		free(d);
+	}
 	assert_non_null(strstr(json_string_value(json_object_get(j, "error")),
 	    "ssh"));
 	json_decref(j);
