@@ -58,6 +58,8 @@ echo "openclaw $OCVER on node $NODEVER ($inst)" >&2
 # Each run is a fresh process (page cache warm after the first: the
 # first of each side is a discarded warm-up).
 h_setup
+. "$TOP/bench/bench_sys_lib.sh"
+snapshot_bins
 export HOME="$T/ochome"
 mkdir -p "$HOME"
 "$D" time 1 "$NODE" "$OCBIN" --version >/dev/null 2>&1
