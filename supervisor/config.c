@@ -1371,7 +1371,7 @@ static const struct {
 	{ "sandbox.require", offsetof(struct hermes_config, sandbox_require),
 	  0 },
 	{ "sandbox.network", offsetof(struct hermes_config, sandbox_network),
-	  1 },
+	  0 },
 };
 
 static const struct {

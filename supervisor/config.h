@@ -91,7 +91,7 @@ struct hermes_config {
 	long		 max_turns;	/* agent.max_turns, default 90 */
 
 	int		 sandbox_require;	/* sandbox.require, default 0 */
-	int		 sandbox_network;	/* sandbox.network, default 1 */
+	int		 sandbox_network;	/* sandbox.network, default 0 */
 
 	long		 max_clients_per_uid;	/* limits.max_clients_per_uid */
 	long		 command_memory_mb;	/* limits.command_memory_mb, 0 */

@@ -115,7 +115,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->approvals_timeout, 60);
 	assert_int_equal(cfg->max_turns, 90);
 	assert_int_equal(cfg->sandbox_require, 0);
-	assert_int_equal(cfg->sandbox_network, 1);
+	assert_int_equal(cfg->sandbox_network, 0);
 	assert_int_equal(cfg->max_clients_per_uid, SUP_MAX_CONN_PER_UID);
 	assert_int_equal(cfg->ntenants, 0);
 	assert_non_null(strstr(cfg->path, "/config.yaml"));
@@ -236,7 +236,7 @@ test_example(void **state)
 	assert_int_equal(cfg->max_turns, 90);
 	assert_int_equal(cfg->max_clients_per_uid, SUP_MAX_CONN_PER_UID);
 	assert_int_equal(cfg->sandbox_require, 0);
-	assert_int_equal(cfg->sandbox_network, 1);
+	assert_int_equal(cfg->sandbox_network, 0);
 	assert_int_equal(cfg->has_secrets, 0);
 	config_free(cfg);
 }
