@@ -594,6 +594,11 @@ parse_unified(struct lines *L, struct tool_patchset *ps, char *err,
 		if (startswith(l, n, "+++ ")) {
 			const char *np = strip_ab(l + 4, n - 4, &pn);
 			if (pn == 9 && memcmp(np, "/dev/null", 9) == 0) {
+				if (oldp == NULL) {
+					snprintf(err, errlen, "line %zu: '+++ /dev/null' "
+					    "without a '---' line", i + 1);
+					return -1;
+				}
 				f = set_new_file(ps, TOOL_P_DELETE, oldp, oldplen);
 			} else if (oldp && oldplen == 9 &&
 			    memcmp(oldp, "/dev/null", 9) == 0) {
