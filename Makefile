@@ -102,11 +102,13 @@ fuzz-build: $(addprefix $(B)/fuzz/,$(FUZZ_TARGETS))
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) B=$(B) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
 
-run: build-all
-	sh scripts/run.sh
+run: deps
+	$(MAKE) build-all
+	B=$(B) sh scripts/run.sh
 
-demo: build-all
-	sh scripts/demo.sh
+demo: deps
+	$(MAKE) build-all
+	B=$(B) sh scripts/demo.sh
 
 bench: build-all $(BENCHES)
 	B=$(B) BENCHES="$(BENCHES)" BENCH_SCRIPTS="$(BENCH_SCRIPTS)" sh bench/run.sh
