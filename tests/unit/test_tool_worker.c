@@ -501,6 +501,20 @@ test_approvals_off(void **state)
 }
 
 static void
+test_approvals_off_yaml_bool(void **state)
+{
+	/* `approvals: {mode: off}` arrives as false from YAML 1.1 */
+	struct T	*t = t_start("manual", ", \"approvals\": {\"mode\": false}");
+	struct reply	 r;
+
+	run(t, "mkdir -p d && rm -r d && echo gone", NULL, &r);
+	assert_int_equal(r.type, IPC_MSG_TOOL_RESULT);
+	assert_string_equal(jget(&r, "output"), "gone");
+	reply_free(&r);
+	t_stop(t);
+}
+
+static void
 test_cancel_running(void **state)
 {
 	struct T	*t = t_start("manual", NULL);
@@ -805,6 +819,7 @@ main(void)
 		cmocka_unit_test(test_binary_output),
 		cmocka_unit_test(test_approval_flow),
 		cmocka_unit_test(test_approvals_off),
+		cmocka_unit_test(test_approvals_off_yaml_bool),
 		cmocka_unit_test(test_cancel_running),
 		cmocka_unit_test(test_background),
 		cmocka_unit_test(test_notify_and_session_end),

@@ -253,9 +253,15 @@ configured:
 		R.max_chars = (size_t)json_integer_value(v);
 	/* approvals.mode: manual | smart | off. "smart" needs an auxiliary
 	 * LLM this process cannot reach; it asks the user, like manual. */
+	/* YAML 1.1 reads a bare `off` as false */
 	mode = json_string_value(cfg_path("approvals", "mode"));
-	R.pol.mode = mode != NULL && strcmp(mode, "off") == 0 ?
+	R.pol.mode = (mode != NULL && strcmp(mode, "off") == 0) ||
+	    json_is_false(cfg_path("approvals", "mode")) ?
 	    TOOL_APPROVE_OFF : TOOL_APPROVE_MANUAL;
+	/* With a configured sudo password, Hermes feeds it itself: the
+	 * sudo -S guard is then not about guessing. */
+	R.pol.sudo_password = json_is_string(cfg_path("terminal",
+	    "sudo_password"));
 	R.pol.allowlist = str_list(json_object_get(R.config,
 	    "command_allowlist"), &R.pol.nallow);
 	R.pol.deny = str_list(cfg_path("approvals", "deny"), &R.pol.ndeny);
