@@ -93,14 +93,14 @@ tree_mem() {	# -> "rss_kb pss_kb nprocs"
 	done
 	echo "$r $s $n"
 }
-tree_ticks() {
-	local t=0 p
+# CPU time (ns) of every thread of the tree: /proc/PID/task/*/schedstat.
+tree_cpu_ns() {
+	local p
 	for p in $(tree_pids "$1"); do
-		[ -r "/proc/$p/stat" ] || continue
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
-	done
-	echo "$t"
+		cat /proc/"$p"/task/*/schedstat 2>/dev/null
+	done | awk '{ t += $1 } END { printf "%.0f\n", t }'
 }
+pct_core() { awk -v a="$1" -v b="$2" -v s="$IDLE_S" 'BEGIN { printf "%.4f", 100 * (b - a) / 1e9 / s }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # hermes-c: hermesd with its four workers, configured for a loopback
@@ -117,8 +117,8 @@ h_ready_note="median of 5 starts (exec to every worker ready, status polled ever
 h_start
 sleep "$SETTLE_S"
 set -- $(tree_mem "$H_HERMESD"); h_rssk=$1 h_pssk=$2 h_n=$3
-k0=$(tree_ticks "$H_HERMESD"); sleep "$IDLE_S"; k1=$(tree_ticks "$H_HERMESD")
-h_cpu=$(awk -v d=$((k1 - k0)) -v hz="$(getconf CLK_TCK)" -v s="$IDLE_S" 'BEGIN { printf "%.2f", 100 * d / hz / s }')
+k0=$(tree_cpu_ns "$H_HERMESD"); sleep "$IDLE_S"; k1=$(tree_cpu_ns "$H_HERMESD")
+h_cpu=$(pct_core "$k0" "$k1")
 kill -TERM "$H_HERMESD"
 wait "$H_HERMESD" 2>/dev/null
 
@@ -157,8 +157,8 @@ if [ -z "$oc_ready" ]; then
 fi
 sleep "$SETTLE_S"
 set -- $(tree_mem "$OC"); oc_rssk=$1 oc_pssk=$2 oc_n=$3
-k0=$(tree_ticks "$OC"); sleep "$IDLE_S"; k1=$(tree_ticks "$OC")
-oc_cpu=$(awk -v d=$((k1 - k0)) -v hz="$(getconf CLK_TCK)" -v s="$IDLE_S" 'BEGIN { printf "%.2f", 100 * d / hz / s }')
+k0=$(tree_cpu_ns "$OC"); sleep "$IDLE_S"; k1=$(tree_cpu_ns "$OC")
+oc_cpu=$(pct_core "$k0" "$k1")
 kill -TERM "$OC"
 for _ in $(seq 50); do kill -0 "$OC" 2>/dev/null || break; sleep 0.1; done
 kill -KILL "$OC" 2>/dev/null
@@ -171,5 +171,5 @@ row "daemon idle RSS, whole tree (MiB)" "$(mib "$h_rssk")" "$(mib "$oc_rssk")" "
 row "daemon idle PSS, whole tree (MiB)" "$(mib "$h_pssk")" "$(mib "$oc_pssk")" "$(ratio "$h_pssk" "$oc_pssk")" \
     "same moment, sum of Pss"
 row "daemon idle CPU over ${IDLE_S} s (% of a core)" "$h_cpu" "$oc_cpu" "$(ratio "$h_cpu" "$oc_cpu")" \
-    "utime+stime of the whole tree from /proc/PID/stat"
+    "CPU time of every thread of the tree (/proc/PID/task/*/schedstat), ${SETTLE_S} s after ready"
 exit 0

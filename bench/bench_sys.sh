@@ -109,23 +109,24 @@ tree_detail() {
 		    "$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)"
 	done
 }
-tree_ticks() {
-	local t=0 p
+# CPU time (ns) of every thread of every process: /proc/PID/task/*/schedstat.
+tree_cpu_ns() {
+	local p
 	for p in $(tree_pids); do
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
-	done
-	echo "$t"
+		cat /proc/"$p"/task/*/schedstat 2>/dev/null
+	done | awk '{ t += $1 } END { printf "%.0f\n", t }'
 }
 
 sleep 1
 pss0=$(tree_pss)
 det0=$(tree_detail)
-k0=$(tree_ticks); sleep "$IDLE_S"; k1=$(tree_ticks)
-cpu=$(awk -v d=$((k1 - k0)) -v hz="$(getconf CLK_TCK)" -v s="$IDLE_S" 'BEGIN { printf "%.2f", 100 * d / hz / s }')
+k0=$(tree_cpu_ns); sleep "$IDLE_S"; k1=$(tree_cpu_ns)
+cpu=$(awk -v a="$k0" -v b="$k1" -v s="$IDLE_S" 'BEGIN { printf "%.4f", 100 * (b - a) / 1e9 / s }')
+cpums=$(awk -v a="$k0" -v b="$k1" 'BEGIN { printf "%.2f", (b - a) / 1e6 }')
 row "idle PSS, hermesd + 4 workers (KB)" "$pss0" - - \
     "sum of Pss over /proc/PID/smaps_rollup of $(tree_pids | wc -w) processes, before any turn: $det0"
 row "idle CPU, hermesd + 4 workers (% of a core)" "$cpu" - - \
-    "utime+stime of every process over ${IDLE_S} s idle ($((k1 - k0)) ticks at $(getconf CLK_TCK) Hz; includes the 2 s heartbeats)"
+    "CPU time of every thread (/proc/PID/task/*/schedstat) over ${IDLE_S} s idle: $cpums ms in all (heartbeats every 2 s included)"
 
 # ---- turns/s with an instant fakellm; the provider alone as reference ----
 for r in 1 2 3; do
