@@ -515,6 +515,28 @@ test_approvals_off_yaml_bool(void **state)
 }
 
 static void
+test_approval_timeout(void **state)
+{
+	struct T	*t = t_start("manual", ", \"approvals\": {\"mode\": "
+	    "\"manual\", \"timeout\": 1}");
+	struct reply	 r;
+	char		*a = terminal_args("mkdir -p q && rm -r q", NULL);
+
+	send_call(t, "terminal", a, NULL);
+	free(a);
+	recv_reply(t, &r, 5000);
+	assert_int_equal(r.type, IPC_MSG_TOOL_APPROVAL);
+	reply_free(&r);
+	/* nobody answers: denied after approvals.timeout */
+	recv_reply(t, &r, 5000);
+	assert_int_equal(r.type, IPC_MSG_TOOL_RESULT);
+	assert_string_equal(jget(&r, "status"), "blocked");
+	assert_non_null(strstr(jget(&r, "error"), "Silence is not consent"));
+	reply_free(&r);
+	t_stop(t);
+}
+
+static void
 test_cancel_running(void **state)
 {
 	struct T	*t = t_start("manual", NULL);
@@ -820,6 +842,7 @@ main(void)
 		cmocka_unit_test(test_approval_flow),
 		cmocka_unit_test(test_approvals_off),
 		cmocka_unit_test(test_approvals_off_yaml_bool),
+		cmocka_unit_test(test_approval_timeout),
 		cmocka_unit_test(test_cancel_running),
 		cmocka_unit_test(test_background),
 		cmocka_unit_test(test_notify_and_session_end),

@@ -92,6 +92,7 @@ static struct {
 	struct tool_fs		 fs;
 	struct tool_policy	 pol;
 	unsigned		 timeout_s;
+	unsigned		 approval_timeout_s;
 	size_t			 max_chars;
 	char			**base_env;
 	struct event		*ev_chld;
@@ -247,6 +248,10 @@ configured:
 	v = cfg_path("terminal", "timeout");
 	if (json_is_integer(v) && json_integer_value(v) > 0)
 		R.timeout_s = (unsigned)json_integer_value(v);
+	R.approval_timeout_s = 60;	/* approvals.timeout */
+	v = cfg_path("approvals", "timeout");
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		R.approval_timeout_s = (unsigned)json_integer_value(v);
 	R.max_chars = TOOL_MAX_OUTPUT;
 	v = cfg_path("tool_output", "max_bytes");
 	if (json_is_integer(v) && json_integer_value(v) > 100)
@@ -765,6 +770,19 @@ run_terminal(struct call *c)
 }
 
 static void
+on_approval_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct call	*c = arg;
+
+	terminal_error(c, "blocked", "BLOCKED: Command timed out without user "
+	    "response. The user has NOT consented to this action. Do NOT retry "
+	    "this command, do NOT rephrase it, and do NOT attempt the same "
+	    "outcome via a different command. Stop the current workflow and "
+	    "wait for the user to respond before taking any further "
+	    "destructive or irreversible action. Silence is not consent.");
+}
+
+static void
 ask_approval(struct call *c, const struct tool_verdict_info *vi)
 {
 	struct ipc_buf	*b;
@@ -784,9 +802,17 @@ ask_approval(struct call *c, const struct tool_verdict_info *vi)
 	free(clean);
 	ipc_add_str(b, "reason", vi->reason);
 	ipc_add_str(b, "pattern", c->pattern);
-	if (worker_send(R.w, ROLE_AGENT, b) == -1)
+	if (worker_send(R.w, ROLE_AGENT, b) == -1) {
 		terminal_error(c, "blocked", "BLOCKED: Failed to send approval "
 		    "request to user. Do NOT retry.");
+		return;
+	}
+	/* approvals.timeout: silence is a deny */
+	c->timer = evtimer_new(R.w->base, on_approval_timeout, c);
+	{
+		struct timeval tv = { (time_t)R.approval_timeout_s, 0 };
+		evtimer_add(c->timer, &tv);
+	}
 }
 
 static void
@@ -896,6 +922,10 @@ on_approve(struct ipc_msg *m)
 		    "workflow and wait for the user to respond before taking "
 		    "any further destructive or irreversible action.");
 		return;
+	}
+	if (c->timer != NULL) {
+		event_free(c->timer);
+		c->timer = NULL;
 	}
 	/* What runs is c->command: the bytes the user was shown. */
 	run_terminal(c);
