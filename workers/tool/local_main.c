@@ -33,6 +33,9 @@
 
 static struct {
 	char		*helper_path;
+	int		 helper_fd;	/* opened before the sandbox: the
+					 * command view may hide the build
+					 * dir (a private /tmp) */
 	pid_t		 helper;
 	int		 helper_in;	/* requests */
 	int		 helper_out;	/* replies */
@@ -73,6 +76,8 @@ local_spawn(void *arg, char *const *argv, char *const *envp, const char *cwd,
 	c.fd_in = fd_in;
 	c.fd_out = fd_out;
 	c.fd_err = fd_err;
+	if (L.helper_no_as)		/* the file tools' helper */
+		c.exec_fd = L.helper_fd;
 	pid = sbx_cmd_spawn(&c, &info);
 	if (pid == -1)
 		snprintf(err, errlen, "command sandbox: %s", info.err[0] ?
@@ -282,7 +287,8 @@ local_setup(struct worker *w, const msgpack_object *secrets)
 		return -1;
 	exe[n] = '\0';
 	xasprintf(&L.helper_path, "%s/hermes-tool-files", dirname(exe));
-	if (access(L.helper_path, X_OK) == -1) {
+	if (access(L.helper_path, X_OK) == -1 || (L.helper_fd =
+	    open(L.helper_path, O_RDONLY | O_CLOEXEC)) == -1) {
 		log_warn("tool: %s", L.helper_path);
 		return -1;
 	}
