@@ -8,8 +8,15 @@ command -v setpriv >/dev/null || h_skip "setpriv missing"
 setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null ||
     h_skip "uid 65534 cannot run programs here (is / mode 0700?)"
 h_setup
-h_use_testworkers
-chmod 755 "$T" "$T/libexec"
+# Other uids must be able to run the workers and the client wherever the
+# tree is (a private build dir): copies, not symlinks.
+mkdir -p "$T/libexec" "$T/bin"
+for b in hermes-agent hermes-llm-fetch hermes-store hermes-tool-local; do
+	cp "$BIN/tests/testworker" "$T/libexec/$b"
+done
+cp "$BIN/tests/sockclient" "$T/bin/sockclient"
+export HERMES_LIBEXEC="$T/libexec"
+chmod 755 "$T" "$T/libexec" "$T/bin"
 mkdir -p "$T/alice" "$T/nobody"
 chown 65534:65534 "$T/nobody"
 chmod 700 "$T/nobody"
@@ -33,7 +40,7 @@ echo "$out" | grep -q '^agent ' || h_fail "no agent for root: $out"
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
 i=0
 while :; do
-	nout=$($NOBODY "$BIN/tests/sockclient" "$HERMES_SOCKET" status 2>&1)
+	nout=$($NOBODY "$T/bin/sockclient" "$HERMES_SOCKET" status 2>&1)
 	[ -z "$(echo "$nout" | awk '$3 != "ready"')" ] && [ -n "$nout" ] && break
 	i=$((i + 1))
 	[ $i -gt 100 ] && h_fail "nobody's tenant: $nout"
@@ -50,7 +57,7 @@ owner=$(stat -c %u "/proc/$ra")
 echo "ok: two tenants, separate workers (agent $ra as 0, $na as 65534)"
 # A uid that is no tenant.
 out=$(setpriv --reuid=65533 --regid=65533 --clear-groups \
-    "$BIN/tests/sockclient" "$HERMES_SOCKET" status 2>&1) && \
+    "$T/bin/sockclient" "$HERMES_SOCKET" status 2>&1) && \
     h_fail "uid 65533 was served"
 echo "$out" | grep -q 'does not serve' || h_fail "uid 65533: $out"
 echo "ok: a uid that is no tenant is refused"
