@@ -144,7 +144,8 @@ open_failed(const struct ipc_msg *m, const char *err)
 		return;
 	}
 	(void)ipc_get_str(m, "code", &code, &cl);
-	(void)ipc_get_str(m, "message", &text, &tl);
+	if (ipc_get_str(m, "message", &text, &tl) == -1)
+		(void)ipc_get_str(m, "text", &text, &tl);
 	(void)snprintf(open_err, sizeof(open_err), "%.*s: %.*s", (int)cl, code,
 	    (int)tl, text);
 }
@@ -155,6 +156,9 @@ conn_open_ms(struct conn *c, const char *sock, const char *why, int ms)
 {
 	struct ipc_buf	*b;
 	struct ipc_msg	 m;
+	const char	*k;
+	size_t		 kl;
+	uint64_t	 open_id;
 	char		 err[256];
 	int		 r;
 
@@ -177,7 +181,8 @@ conn_open_ms(struct conn *c, const char *sock, const char *why, int ms)
 	if (m.type != IPC_MSG_WELCOME)
 		goto typed;
 	ipc_rbuf_set_peer(c->rb, ROLE_AGENT);
-	b = ipc_new(IPC_MSG_CHAT_OPEN, c->next_id++);
+	open_id = c->next_id++;
+	b = ipc_new(IPC_MSG_CHAT_OPEN, open_id);
 	ipc_add_str(b, "platform", "cli");
 	(void)strlcpy(err, "send failed", sizeof(err));
 	if (ipc_send_fd(c->fd, b) == -1)
@@ -189,6 +194,11 @@ conn_open_ms(struct conn *c, const char *sock, const char *why, int ms)
 		if (m.type == IPC_MSG_CHAT_OPENED)
 			return 0;
 		if (m.type == IPC_MSG_ERROR)
+			goto typed;
+		/* The agent refuses an open with an "error" event. */
+		if (m.type == IPC_MSG_CHAT_EVENT && m.id == open_id &&
+		    ipc_get_str(&m, "kind", &k, &kl) == 0 && kl == 5 &&
+		    memcmp(k, "error", 5) == 0)
 			goto typed;
 	}
  typed:
