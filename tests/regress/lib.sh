@@ -35,12 +35,35 @@ h_skip() {
 	exit 77
 }
 
+# Pids are recycled: a pid recorded long ago may now be this very script,
+# its parent (tests/run.sh) or anyone's. Never signal an ancestor, and
+# signal a recorded worker only while it still runs one of our programs.
+h_ancestors() {
+	local p=$$
+	while [ -n "$p" ] && [ "$p" -gt 1 ]; do
+		echo "$p"
+		p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null)
+	done
+}
+
+h_ours() {	# h_ours PID: runs a program from the build or the test dir
+	local exe
+	exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+	case "$exe" in
+	"$BIN"/*|"${T:-/nonexistent}"/*) return 0 ;;
+	esac
+	return 1
+}
+
 h_cleanup() {
-	local p
+	local p anc
+	anc=" $(h_ancestors | tr '\n' ' ') "
 	for p in $H_PIDS; do
+		case "$anc" in *" $p "*) continue ;; esac
 		kill -TERM "$p" 2>/dev/null
 	done
 	for p in $H_PIDS; do
+		case "$anc" in *" $p "*) continue ;; esac
 		for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
 			kill -0 "$p" 2>/dev/null || break
 			sleep 0.1
@@ -49,7 +72,8 @@ h_cleanup() {
 	done
 	# Workers die with hermesd (PDEATHSIG); reap any straggler by pid.
 	for p in ${H_WORKER_PIDS:-}; do
-		kill -KILL "$p" 2>/dev/null
+		case "$anc" in *" $p "*) continue ;; esac
+		h_ours "$p" && kill -KILL "$p" 2>/dev/null
 	done
 	[ -n "${T:-}" ] && [ -z "${KEEP_TMP:-}" ] && rm -rf "$T"
 	return 0
