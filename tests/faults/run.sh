@@ -193,7 +193,7 @@ fault_kill9() {
 	# baseline has the supervisor's buffers for restarts already grown.
 	for role in $ROLES; do
 		old=$(h_pid "$role")
-		kill -9 "$old"
+		h_kill -9 "$old"
 		wait_replaced "$role" "$old" 10 >/dev/null || h_fail "kill9: $role not restarted"
 	done
 	kill -HUP "$SUP"
@@ -221,7 +221,7 @@ fault_kill9() {
 				sleep 0.02; j=$((j + 1))
 			done
 			ms_sleep "$(rnd 400)"
-			kill -9 "$old"
+			h_kill -9 "$old"
 			wait "$dp"
 			res=$(grep -v '^opened' "$F/ft.out")
 			set -- $res
@@ -316,8 +316,8 @@ J
 		"$D" turns "$HERMES_SOCKET" 100000 20 "t$i-b" >"$F/ack.2" 2>>"$F/drive.err" &
 		d2=$!
 		ms_sleep $((200 + $(rnd 600)))
-		pids=$(h_status 2>/dev/null | awk '{ print $2 }')
-		kill -9 $pids "$SUP" 2>/dev/null
+		pids=$(h_status 2>/dev/null | awk '$2 > 1 { print $2 }')	# never 0: a process group
+		h_kill -9 $pids "$SUP"
 		wait "$SUP" 2>/dev/null
 		wait "$d1" "$d2" 2>/dev/null
 		# Workers die with hermesd (PDEATHSIG); make sure before reading.
@@ -605,7 +605,7 @@ J
 		lines=$(wc -l <"$LOG")
 		ln -sf "$BIN/tests/testworker" "$F/libexec/hermes-tool-local"
 		t0=$(date +%s%N)
-		kill -9 "$(h_pid tool)"
+		h_kill -9 "$(h_pid tool)"
 		set -- $("$D" turns "$HERMES_SOCKET" 300 1000000)
 		st50=${10:-0} st99=${12:-0}
 		st=$(h_status | awk '$1 == "tool" { print $3 }')

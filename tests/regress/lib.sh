@@ -46,6 +46,17 @@ h_ancestors() {
 	done
 }
 
+# kill that never reaches a process group: 0, 1 and non-numbers skipped.
+h_kill() {
+	local sig=$1 p
+	shift
+	for p in "$@"; do
+		case "$p" in ""|*[!0-9]*|0|1) continue ;; esac
+		kill "$sig" "$p" 2>/dev/null
+	done
+	return 0
+}
+
 h_ours() {	# h_ours PID: runs a program from the build or the test dir
 	local exe
 	exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
@@ -57,12 +68,16 @@ h_ours() {	# h_ours PID: runs a program from the build or the test dir
 
 h_cleanup() {
 	local p anc
-	anc=" $(h_ancestors | tr '\n' ' ') "
+	# 0, 1 and negative numbers (a failed status shows pid 0) would
+	# signal whole process groups: treat them as ancestors.
+	anc=" 0 1 $(h_ancestors | tr '\n' ' ') "
 	for p in $H_PIDS; do
+		case "$p" in ""|*[!0-9]*) continue ;; esac
 		case "$anc" in *" $p "*) continue ;; esac
 		kill -TERM "$p" 2>/dev/null
 	done
 	for p in $H_PIDS; do
+		case "$p" in ""|*[!0-9]*) continue ;; esac
 		case "$anc" in *" $p "*) continue ;; esac
 		for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
 			kill -0 "$p" 2>/dev/null || break
@@ -72,6 +87,7 @@ h_cleanup() {
 	done
 	# Workers die with hermesd (PDEATHSIG); reap any straggler by pid.
 	for p in ${H_WORKER_PIDS:-}; do
+		case "$p" in ""|*[!0-9]*) continue ;; esac
 		case "$anc" in *" $p "*) continue ;; esac
 		h_ours "$p" && kill -KILL "$p" 2>/dev/null
 	done
