@@ -121,6 +121,9 @@ k0=$(tree_cpu_ns "$H_HERMESD"); sleep "$IDLE_S"; k1=$(tree_cpu_ns "$H_HERMESD")
 h_cpu=$(pct_core "$k0" "$k1")
 kill -TERM "$H_HERMESD"
 wait "$H_HERMESD" 2>/dev/null
+# Forget its pids: lib.sh's cleanup signals what is listed, pids are reused.
+H_PIDS=$(echo "$H_PIDS" | tr ' ' '\n' | grep -vx "$H_HERMESD" | tr '\n' ' ')
+H_WORKER_PIDS=""
 
 # OpenClaw: the gateway in a loopback-only namespace, private state.
 if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then

@@ -206,6 +206,10 @@ fi
 # ---- soak: N turns, PSS growth ---------------------------------------------
 # A fresh daemon so the concurrent run above does not count.
 kill -TERM "$SUP"; wait "$SUP" 2>/dev/null
+# Forget the stopped tree's pids: lib.sh's cleanup signals what is listed
+# and pids are reused.
+H_PIDS=$(echo "$H_PIDS" | tr ' ' '\n' | grep -vx "$SUP" | tr '\n' ' ')
+H_WORKER_PIDS=""
 h_start
 SUP=$H_HERMESD
 "$D" turns "$HERMES_SOCKET" 100 10 >/dev/null || h_fail "warm-up"
