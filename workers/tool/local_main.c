@@ -162,9 +162,12 @@ helper_start(char *err, size_t errlen)
 	v = json_object_get(tool_runner_config(), "file_read_max_chars");
 	snprintf(maxc, sizeof(maxc), "%lld", json_is_integer(v) ?
 	    (long long)json_integer_value(v) : 0LL);
-	if (pipe2(in, O_CLOEXEC) == -1)
+	if (pipe2(in, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
+	}
 	if (pipe2(out, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		close(in[0]);
 		close(in[1]);
 		return -1;
@@ -223,7 +226,7 @@ io_full(int fd, void *p, size_t n, int wr, uint64_t deadline)
 static char *
 local_files(const char *tool, const char *cwd, const char *args)
 {
-	char		 err[256], *req, *rep;
+	char		 err[256] = "", *req, *rep;
 	unsigned char	 hdr[4];
 	size_t		 tl = strlen(tool), cl = strlen(cwd), al = strlen(args);
 	size_t		 len = tl + 1 + cl + 1 + al;
