@@ -8,11 +8,13 @@
 #   make run        chat with the configured provider
 #   make demo       offline walkthrough against tests/fakellm
 #   make bench      benchmarks
+#   make faults     the full fault-injection suite (100 trials per fault)
 
 CC	?= cc
 B	?= build
 SAN	?=
 FUZZ_SECONDS ?= 60
+JOBS	?= $(shell nproc 2>/dev/null || echo 2)
 V	?= 0
 Q	= $(if $(filter 1,$(V)),,@)
 
@@ -66,6 +68,7 @@ include workers/tool/module.mk
 include agent/module.mk
 include cli/module.mk
 include bench/module.mk
+include tests/faults/faults.mk
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
@@ -75,14 +78,14 @@ $(B)/%.o: %.c
 build-all: $(BINS) $(UNIT_TESTS) $(TEST_PROGS)
 
 check: deps
-	$(MAKE) build-all
+	$(MAKE) -j$(JOBS) build-all
 	B=$(B) UNIT_TESTS="$(UNIT_TESTS)" sh tests/run.sh
 
 deps:
 	sh scripts/deps.sh
 
 asan:
-	$(MAKE) B=build-asan SAN=1 build-all
+	$(MAKE) -j$(JOBS) B=build-asan SAN=1 build-all
 	B=build-asan HERMES_SANDBOX=off ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    UNIT_TESTS="$(subst $(B)/,build-asan/,$(UNIT_TESTS))" sh tests/run.sh
@@ -99,15 +102,16 @@ FORCE:
 
 fuzz-build: $(addprefix $(B)/fuzz/,$(FUZZ_TARGETS))
 
-fuzz: fuzz-build
+fuzz:
+	$(MAKE) -j$(JOBS) fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) B=$(B) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 run: deps
-	$(MAKE) build-all
+	$(MAKE) -j$(JOBS) build-all
 	B=$(B) sh scripts/run.sh
 
 demo: deps
-	$(MAKE) build-all
+	$(MAKE) -j$(JOBS) build-all
 	B=$(B) sh scripts/demo.sh
 
 bench: build-all $(BENCHES)
