@@ -9,6 +9,7 @@
 #	h_status                 # "role pid state restarts rss_kb" lines
 #	h_pid ROLE               # pid of a worker
 #	h_wait_ready [secs]
+#	h_kill_role ROLE         # kill -9, wait for the replacement (H_OLD, H_NEW)
 #	h_fds PID                # open fd count
 #	h_fail "msg"             # print and exit 1
 #
@@ -146,6 +147,28 @@ h_start() {
 	H_HERMESD=$!
 	H_PIDS="$H_PIDS $H_HERMESD"
 	h_wait_ready 15 || h_fail "hermesd did not get every worker ready"
+}
+
+# Kill ROLE's worker with SIGKILL and wait (up to SECS, default 5) for
+# its replacement to be ready: H_OLD and H_NEW hold the two pids. Fails
+# the test otherwise. (Call it directly, not in $(...).)
+h_kill_role() {
+	local role=$1 secs=${2:-5} old new st i=0
+	old=$(h_pid "$role")
+	case "$old" in ""|0) h_fail "no running $role to kill" ;; esac
+	kill -9 "$old"
+	while :; do
+		new=$(h_pid "$role")
+		st=$(h_status | awk -v r="$role" '$1 == r { print $3 }')
+		[ -n "$new" ] && [ "$new" != "$old" ] && [ "$new" != 0 ] && \
+		    [ "$st" = ready ] && break
+		i=$((i + 1))
+		[ $i -gt $((secs * 50)) ] && h_fail "$role not restarted"
+		sleep 0.02
+	done
+	H_WORKER_PIDS="$H_WORKER_PIDS $new"
+	H_OLD=$old
+	H_NEW=$new
 }
 
 h_fds() {

@@ -13,20 +13,8 @@ base_fds=$(h_fds "$sup")
 h_status | grep -q '^agent .* ready' || h_fail "no ready agent"
 
 for role in store llm-fetch tool agent; do
-	old=$(h_pid "$role")
-	[ -n "$old" ] || h_fail "no pid for $role"
-	kill -9 "$old"
-	i=0
-	while :; do
-		new=$(h_pid "$role")
-		st=$(h_status | awk -v r="$role" '$1 == r { print $3 }')
-		[ -n "$new" ] && [ "$new" != "$old" ] && [ "$new" != 0 ] && \
-		    [ "$st" = ready ] && break
-		i=$((i + 1))
-		[ $i -gt 50 ] && h_fail "$role not restarted"
-		sleep 0.1
-	done
-	H_WORKER_PIDS="$H_WORKER_PIDS $new"
+	h_kill_role "$role"
+	old=$H_OLD new=$H_NEW
 	kill -0 "$sup" || h_fail "supervisor died after killing $role"
 	echo "ok: $role restarted ($old -> $new)"
 done

@@ -9,19 +9,8 @@ sup=$H_HERMESD
 sleep 0.3
 base=$(h_fds "$sup")
 for role in store llm-fetch tool agent; do
-	old=$(h_pid "$role")
-	kill -9 "$old"
-	i=0
-	while :; do
-		new=$(h_pid "$role")
-		st=$(h_status | awk -v r="$role" '$1 == r { print $3 }')
-		[ -n "$new" ] && [ "$new" != "$old" ] && [ "$new" != 0 ] && \
-		    [ "$st" = ready ] && break
-		i=$((i + 1))
-		[ $i -gt 100 ] && h_fail "$role not restarted"
-		sleep 0.1
-	done
-	H_WORKER_PIDS="$H_WORKER_PIDS $new"
+	h_kill_role "$role"
+	old=$H_OLD new=$H_NEW
 	echo "ok: $role restarted ($old -> $new)"
 done
 sleep 0.5
