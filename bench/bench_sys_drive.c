@@ -758,6 +758,8 @@ main(int argc, char **argv)
 {
 	size_t	 i;
 
+	/* Line by line: what was printed survives a sanitizer's exit. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2)
 		fatalx("usage: bench_sys_drive MODE ARGS (see the source)");
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)

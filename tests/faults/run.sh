@@ -291,9 +291,16 @@ E
 	    "spawn to READY p50 $p50 us, p99 $p99 us, max $(sort -n "$F/lat" | tail -n 1) us (goal p99 <= 100000; backoff excluded)"
 	f=0
 	[ "$fd0" = "$fd1" ] || f=1
-	[ "$rss1" -le $((rss0 + 256)) ] || f=1
+	# Under ASan the allocator's quarantine and shadow grow RSS by
+	# design: the RSS bound holds for the production build only.
+	rssnote="fail if fds differ or RSS grows > 256 KB"
+	if [ -n "${ASAN_OPTIONS:-}" ]; then
+		rssnote="fail if fds differ; RSS not judged under ASan"
+	else
+		[ "$rss1" -le $((rss0 + 256)) ] || f=1
+	fi
 	row "supervisor after the kills" 1 "$f" \
-	    "fds $fd0 -> $fd1, RSS $rss0 -> $rss1 KB (fail if fds differ or RSS grows > 256 KB)"
+	    "fds $fd0 -> $fd1, RSS $rss0 -> $rss1 KB ($rssnote)"
 }
 
 # ---------------------------------------------------------------------
