@@ -148,8 +148,13 @@ main(int argc, char **argv)
 		char	 err[256];
 
 		for (k = 0; k < count; k++) {
+			struct ipc_buf	*b = ipc_new(IPC_MSG_CLIENT_HELLO, 1);
+
 			fds[k] = dial(argv[1]);
-			hello(fds[k], "ping", IPC_PROTOCOL_VERSION);
+			ipc_add_u64(b, "version", IPC_PROTOCOL_VERSION);
+			ipc_add_str(b, "mode", "ping");
+			/* Refused before our hello (EPIPE): read why below. */
+			(void)ipc_send_fd(fds[k], b);
 		}
 		for (k = 0; k < count; k++) {
 			rb = ipc_rbuf_new(ROLE_CLIENT, ROLE_SUPERVISOR, 0);
