@@ -483,6 +483,10 @@ add_paths(char *paths, size_t len, const char *s)
 		while (*e != '\0' && !isspace((unsigned char)*e) && *e != '`' &&
 		    *e != '"' && *e != '\'' && *e != ')' && *e != ',')
 			e++;
+		if (e == p) {	/* a lone ')': step over it (found by fuzzing) */
+			p++;
+			continue;
+		}
 		n = (size_t)(e - p);
 		if (n > 2 && n < sizeof w && memchr(p, '/', n) != NULL &&
 		    memchr(p, '.', n) != NULL && strncmp(p, "http", 4) != 0) {
