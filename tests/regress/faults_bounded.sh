@@ -6,11 +6,13 @@
 # every role, a restart storm). `make faults` runs the full form
 # (tests/faults/run.sh, 100 trials). Fails if any trial failed.
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-# Under the sanitizers (make asan) the kills run for memory safety; the
-# timing-bound faults (heartbeats, backoff windows) are judged on the
-# production build that make check runs.
-if [ -n "${ASAN_OPTIONS:-}" ] && [ -z "${FAULT_ONLY:-}" ]; then
-	export FAULT_ONLY=kill9
+# The faults are judged against time bounds (restart windows, heartbeats,
+# 5 s per turn) on the production build, which make check runs; under the
+# sanitizers (make asan) those bounds do not hold, so the suite is skipped
+# there (the same code paths run under ASan in the other tests).
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+	echo "SKIP: fault time bounds are judged on the production build (make check)"
+	exit 77
 fi
 FAULT_TRIALS=${FAULT_TRIALS:-5} FAULT_SLOW_TRIALS=${FAULT_SLOW_TRIALS:-1} \
     FAULT_OUT=${FAULT_OUT:-${TMPDIR:-/tmp}/hermes-faults-bounded.$$} \
