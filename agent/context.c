@@ -484,6 +484,8 @@ add_paths(char *paths, size_t len, const char *s)
 		    *e != '"' && *e != '\'' && *e != ')' && *e != ',')
 			e++;
 		if (e == p) {	/* a lone ')': step over it (found by fuzzing) */
+			if (*p == '\0')
+				break;
 			p++;
 			continue;
 		}
