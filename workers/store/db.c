@@ -864,6 +864,31 @@ utf8_seq(const unsigned char *p, size_t left)
 	return n;
 }
 
+char *
+store_tool_text(json_t *o)
+{
+	char *s = json_dumps(o, 0);
+
+	json_decref(o);
+	return s != NULL ? s : xstrdup("{\"success\": false}");
+}
+
+char *
+store_tool_fail(const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	json_t *o;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	o = json_object();
+	json_object_set_new(o, "success", json_false());
+	json_object_set_new(o, "error", store_json_text(buf, strlen(buf)));
+	return store_tool_text(o);
+}
+
 json_t *
 store_json_text(const char *p, size_t len)
 {

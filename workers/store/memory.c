@@ -159,34 +159,6 @@ pct_of(size_t cur, int limit)
 	return p > 100 ? 100 : p;
 }
 
-static char *
-tool_text(json_t *o)
-{
-	char *s = json_dumps(o, 0);
-
-	json_decref(o);
-	return s != NULL ? s : xstrdup("{\"success\": false}");
-}
-
-static char *
-fail_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-fail_text(const char *fmt, ...)
-{
-	char buf[2048];
-	va_list ap;
-	json_t *o;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	o = json_object();
-	json_object_set_new(o, "success", json_false());
-	json_object_set_new(o, "error", store_json_text(buf, strlen(buf)));
-	return tool_text(o);
-}
-
 /* An error the model can act on: the live entries and usage. */
 static char *
 fail_entries(json_t *entries, const struct target *t, const char *fmt, ...)
@@ -207,7 +179,7 @@ fail_entries(json_t *entries, const struct target *t, const char *fmt, ...)
 	json_object_set_new(o, "error", store_json_text(buf, strlen(buf)));
 	json_object_set(o, "current_entries", entries);
 	json_object_set_new(o, "usage", usage_short(entries, t));
-	return tool_text(o);
+	return store_tool_text(o);
 }
 
 static char *
@@ -230,7 +202,7 @@ success(json_t *entries, const struct target *t, const char *msg)
 	json_object_set_new(o, "message", json_string(msg));
 	json_object_set_new(o, "note", json_string("Write saved. This update "
 	    "is complete \xe2\x80\x94 do not repeat it."));
-	return tool_text(o);
+	return store_tool_text(o);
 }
 
 /* Load a target's entries. *drift: the file would not round-trip. */
@@ -303,11 +275,11 @@ drift_error(struct store *s, const struct target *t, const char *raw)
 	free(path);
 	if (rc < 0) {
 		free(bak);
-		return fail_text("Refusing to write %s: file on disk has content "
+		return store_tool_fail("Refusing to write %s: file on disk has content "
 		    "that wouldn't round-trip through the memory tool, and no "
 		    "backup could be saved (%s).", t->file, strerror(-rc));
 	}
-	path = fail_text("Refusing to write %s: file on disk has content that "
+	path = store_tool_fail("Refusing to write %s: file on disk has content that "
 	    "wouldn't round-trip through the memory tool (likely added by the "
 	    "patch tool, a shell append, a manual edit, or a concurrent "
 	    "session). A snapshot was saved to %s. Resolve the drift first "
@@ -405,7 +377,7 @@ op_add(struct store *s, const struct target *t, const char *in)
 
 	if (content[0] == '\0') {
 		free(content);
-		return fail_text("Content cannot be empty.");
+		return store_tool_fail("Content cannot be empty.");
 	}
 	/* Appending never clobbers what is there: no drift guard. */
 	if ((entries = load(s, t, &drift, NULL)) == NULL) {
@@ -446,11 +418,11 @@ op_edit(struct store *s, const struct target *t, const char *old_in,
 	int drift, n;
 
 	if (old[0] == '\0') {
-		res = fail_text("old_text cannot be empty.");
+		res = store_tool_fail("old_text cannot be empty.");
 		goto out0;
 	}
 	if (!remove && (content == NULL || content[0] == '\0')) {
-		res = fail_text("new_content cannot be empty. Use 'remove' to "
+		res = store_tool_fail("new_content cannot be empty. Use 'remove' to "
 		    "delete entries.");
 		goto out0;
 	}
@@ -478,7 +450,7 @@ op_edit(struct store *s, const struct target *t, const char *old_in,
 		    strlen(res)));
 		free(res);
 		json_object_set_new(o, "matches", previews(entries, old));
-		res = tool_text(o);
+		res = store_tool_text(o);
 		goto out;
 	}
 	test = json_copy(entries);
@@ -529,7 +501,7 @@ op_batch(struct store *s, const struct target *t, json_t *ops)
 	int drift, n;
 
 	if (!json_is_array(ops) || json_array_size(ops) == 0)
-		return fail_text(json_is_array(ops) ? "operations list is "
+		return store_tool_fail(json_is_array(ops) ? "operations list is "
 		    "empty." : "operations must be a list of {action, content?, "
 		    "old_text?} objects.");
 	if ((entries = load(s, t, &drift, &raw)) == NULL)
@@ -626,11 +598,11 @@ store_memory_tool(struct store *s, json_t *args)
 	    store_arg_str(s, args, "target", 0, &target) == -1 ||
 	    store_arg_str(s, args, "content", 0, &content) == -1 ||
 	    store_arg_str(s, args, "old_text", 0, &old) == -1)
-		return fail_text("%s", s->err);
+		return store_tool_fail("%s", s->err);
 	if (target == NULL)
 		target = "memory";
 	if (strcmp(target, "memory") != 0 && strcmp(target, "user") != 0)
-		return fail_text("Invalid target '%s'. Use 'memory' or 'user'.",
+		return store_tool_fail("Invalid target '%s'. Use 'memory' or 'user'.",
 		    target);
 	target_of(s, target, &t);
 	ops = json_object_get(args, "operations");
@@ -638,11 +610,11 @@ store_memory_tool(struct store *s, json_t *args)
 	    json_array_size(ops) == 0))
 		return op_batch(s, &t, ops);
 	if (action == NULL)
-		return fail_text("Unknown action 'None'. Use: add, replace, "
+		return store_tool_fail("Unknown action 'None'. Use: add, replace, "
 		    "remove");
 	if (strcmp(action, "add") == 0) {
 		if (content == NULL || content[0] == '\0')
-			return fail_text("Content is required for 'add' "
+			return store_tool_fail("Content is required for 'add' "
 			    "action.");
 		return op_add(s, &t, content);
 	}
@@ -654,7 +626,7 @@ store_memory_tool(struct store *s, json_t *args)
 
 		if (!rm && old != NULL && old[0] != '\0' &&
 		    (content == NULL || content[0] == '\0'))
-			return fail_text("content is required for 'replace' "
+			return store_tool_fail("content is required for 'replace' "
 			    "action.");
 		if (old == NULL || old[0] == '\0') {
 			if ((entries = load(s, &t, &drift, NULL)) == NULL)
@@ -669,7 +641,7 @@ store_memory_tool(struct store *s, json_t *args)
 		}
 		return op_edit(s, &t, old, content, rm);
 	}
-	return fail_text("Unknown action '%s'. Use: add, replace, remove",
+	return store_tool_fail("Unknown action '%s'. Use: add, replace, remove",
 	    action);
 }
 

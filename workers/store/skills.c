@@ -580,34 +580,6 @@ lookup(struct scan *sc, const char *name)
 /* ---- tool text -------------------------------------------------------- */
 
 static char *
-tool_text(json_t *o)
-{
-	char *s = json_dumps(o, 0);
-
-	json_decref(o);
-	return s != NULL ? s : xstrdup("{\"success\": false}");
-}
-
-static char *
-fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-fail(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	json_t *o;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	o = json_object();
-	json_object_set_new(o, "success", json_false());
-	json_object_set_new(o, "error", store_json_text(buf, strlen(buf)));
-	return tool_text(o);
-}
-
-static char *
 ok_message(const char *msg, json_t *extra)
 {
 	json_t *o = json_object();
@@ -618,7 +590,7 @@ ok_message(const char *msg, json_t *extra)
 		json_object_update(o, extra);
 		json_decref(extra);
 	}
-	return tool_text(o);
+	return store_tool_text(o);
 }
 
 char *
@@ -630,7 +602,7 @@ store_skills_list(struct store *s, json_t *args)
 	size_t i;
 
 	if (store_arg_str(s, args, "category", 0, &category) == -1)
-		return fail("%s", s->err);
+		return store_tool_fail("%s", s->err);
 	scan(s, &sc);
 	o = json_object();
 	arr = json_array();
@@ -667,7 +639,7 @@ store_skills_list(struct store *s, json_t *args)
 		    "to see full content, tags, and linked files"));
 	}
 	scan_free(&sc);
-	return tool_text(o);
+	return store_tool_text(o);
 }
 
 json_t *
@@ -788,7 +760,7 @@ view_file(const char *root, struct skill *k, const char *file)
 		json_object_set_new(o, "error", json_string(err));
 		json_object_set_new(o, "hint", json_string("Use a relative path "
 		    "within the skill directory"));
-		return tool_text(o);
+		return store_tool_text(o);
 	}
 	xasprintf(&rel, "%s/%s", k->rel, file);
 	fd = store_open_beneath(root, rel, O_RDONLY, 0, 0);
@@ -808,11 +780,11 @@ view_file(const char *root, struct skill *k, const char *file)
 		    json_object());
 		json_object_set_new(o, "hint", json_string("Use one of the "
 		    "available file paths listed above"));
-		return tool_text(o);
+		return store_tool_text(o);
 	}
 	if (st.st_size > VIEW_FILE_MAX) {
 		close(fd);
-		return fail("File '%s' is larger than %d bytes.", file,
+		return store_tool_fail("File '%s' is larger than %d bytes.", file,
 		    VIEW_FILE_MAX);
 	}
 	data = xmalloc((size_t)st.st_size + 1);
@@ -843,7 +815,7 @@ view_file(const char *root, struct skill *k, const char *file)
 		    strchr(dot, '/') == NULL ? dot : ""));
 	}
 	free(data);
-	return tool_text(o);
+	return store_tool_text(o);
 }
 
 char *
@@ -858,9 +830,9 @@ store_skill_view(struct store *s, json_t *args)
 
 	if (store_arg_str(s, args, "name", 1, &name) == -1 ||
 	    store_arg_str(s, args, "file_path", 0, &file) == -1)
-		return fail("%s", s->err);
+		return store_tool_fail("%s", s->err);
 	if (!store_skill_name_ok(name) && strchr(name, '/') == NULL)
-		return fail("Invalid skill name '%s'.", name);
+		return store_tool_fail("Invalid skill name '%s'.", name);
 	if (strchr(name, '/') != NULL)	/* "category/name" */
 		name = strrchr(name, '/') + 1;
 	scan(s, &sc);
@@ -878,7 +850,7 @@ store_skill_view(struct store *s, json_t *args)
 		json_object_set_new(o, "hint", json_string("Use skills_list to "
 		    "see all available skills"));
 		scan_free(&sc);
-		return tool_text(o);
+		return store_tool_text(o);
 	}
 	root = skills_root(s);
 	if (file != NULL && file[0] != '\0') {
@@ -890,13 +862,13 @@ store_skill_view(struct store *s, json_t *args)
 	xasprintf(&path, "%s/%s/SKILL.md", root, k->rel);
 	text = store_read_file(path, (size_t)STORE_SKILL_MAX * 4, &len);
 	if (text == NULL) {
-		res = fail("Failed to read skill '%s': %s", name,
+		res = store_tool_fail("Failed to read skill '%s': %s", name,
 		    strerror(errno));
 		goto out;
 	}
 	if (!k->platform_ok) {
 		free(text);
-		res = fail("Skill '%s' is not supported on this platform.",
+		res = store_tool_fail("Skill '%s' is not supported on this platform.",
 		    name);
 		goto out;
 	}
@@ -934,7 +906,7 @@ store_skill_view(struct store *s, json_t *args)
 	json_object_set_new(o, "setup_needed", json_false());
 	json_object_set_new(o, "setup_skipped", json_false());
 	json_object_set_new(o, "readiness_status", json_string("available"));
-	res = tool_text(o);
+	res = store_tool_text(o);
  out:
 	free(path);
 	free(root);
@@ -998,7 +970,7 @@ io_fail(struct store *s, int rc, const char *what)
 {
 	store_fail(s, rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG ?
 	    "nospace" : "io", "%s: %s", what, strerror(-rc));
-	return fail("%s: %s", what, strerror(-rc));
+	return store_tool_fail("%s: %s", what, strerror(-rc));
 }
 
 static char *
@@ -1012,19 +984,19 @@ m_create(struct store *s, const char *root, struct scan *sc, const char *name,
 
 	if (store_arg_str(s, args, "content", 0, &content) == -1 ||
 	    store_arg_str(s, args, "category", 0, &category) == -1)
-		return fail("%s", s->err);
+		return store_tool_fail("%s", s->err);
 	if (content == NULL || content[0] == '\0')
-		return fail("content is required for 'create' (the full SKILL.md "
+		return store_tool_fail("content is required for 'create' (the full SKILL.md "
 		    "with YAML frontmatter).");
 	if (category != NULL && category[0] != '\0' &&
 	    (strlen(category) > STORE_SKILL_NAME_MAX ||
 	    !store_skill_name_ok(category)))
-		return fail("Invalid category '%.80s'. Use lowercase letters, "
+		return store_tool_fail("Invalid category '%.80s'. Use lowercase letters, "
 		    "numbers, hyphens, dots, and underscores.", category);
 	if (check_skill_md(content, err, sizeof(err)) != NULL)
-		return fail("%s", err);
+		return store_tool_fail("%s", err);
 	if (lookup(sc, name) != NULL)
-		return fail("A skill named '%s' already exists at %s.", name,
+		return store_tool_fail("A skill named '%s' already exists at %s.", name,
 		    lookup(sc, name)->rel);
 	if (category != NULL && category[0] != '\0')
 		xasprintf(&rel, "%s/%s/SKILL.md", category, name);
@@ -1053,12 +1025,12 @@ m_edit(struct store *s, const char *root, struct skill *k, json_t *args)
 	int rc;
 
 	if (store_arg_str(s, args, "content", 0, &content) == -1)
-		return fail("%s", s->err);
+		return store_tool_fail("%s", s->err);
 	if (content == NULL || content[0] == '\0')
-		return fail("content is required for 'edit' (the full new "
+		return store_tool_fail("content is required for 'edit' (the full new "
 		    "SKILL.md).");
 	if (check_skill_md(content, err, sizeof(err)) != NULL)
-		return fail("%s", err);
+		return store_tool_fail("%s", err);
 	xasprintf(&rel, "%s/SKILL.md", k->rel);
 	rc = store_write_beneath(root, rel, content, strlen(content));
 	free(rel);
@@ -1094,15 +1066,15 @@ m_patch(struct store *s, const char *root, struct skill *k, json_t *args)
 	    store_arg_str(s, args, "new_string", 0, &new) == -1 ||
 	    store_arg_str(s, args, "file_path", 0, &file) == -1 ||
 	    store_arg_bool(s, args, "replace_all", 0, &all) == -1)
-		return fail("%s", s->err);
+		return store_tool_fail("%s", s->err);
 	if (old == NULL || old[0] == '\0')
-		return fail("old_string is required for 'patch'.");
+		return store_tool_fail("old_string is required for 'patch'.");
 	if (new == NULL)
-		return fail("new_string is required for 'patch' (use \"\" to "
+		return store_tool_fail("new_string is required for 'patch' (use \"\" to "
 		    "delete the text).");
 	if (file != NULL && file[0] != '\0') {
 		if (!store_skill_relpath_ok(file, err, sizeof(err)))
-			return fail("%s", err);
+			return store_tool_fail("%s", err);
 		xasprintf(&rel, "%s/%s", k->rel, file);
 	} else {
 		file = NULL;
@@ -1111,7 +1083,7 @@ m_patch(struct store *s, const char *root, struct skill *k, json_t *args)
 	fd = store_open_beneath(root, rel, O_RDONLY, 0, 0);
 	if (fd == -1) {
 		free(rel);
-		return fail("File not found: %s", file ? file : "SKILL.md");
+		return store_tool_fail("File not found: %s", file ? file : "SKILL.md");
 	}
 	close(fd);
 	{
@@ -1123,7 +1095,7 @@ m_patch(struct store *s, const char *root, struct skill *k, json_t *args)
 	}
 	if (text == NULL) {
 		free(rel);
-		return fail("Cannot read %s: %s", file ? file : "SKILL.md",
+		return store_tool_fail("Cannot read %s: %s", file ? file : "SKILL.md",
 		    strerror(errno));
 	}
 	n = count_occ(text, old);
@@ -1131,10 +1103,10 @@ m_patch(struct store *s, const char *root, struct skill *k, json_t *args)
 		free(text);
 		free(rel);
 		if (n == 0)
-			return fail("old_string not found in %s. Use skill_view "
+			return store_tool_fail("old_string not found in %s. Use skill_view "
 			    "to see the current text.", file ? file :
 			    "SKILL.md");
-		return fail("old_string matched %zu times in %s. Add more "
+		return store_tool_fail("old_string matched %zu times in %s. Add more "
 		    "context to make it unique, or pass replace_all=true.", n,
 		    file ? file : "SKILL.md");
 	}
@@ -1155,12 +1127,12 @@ m_patch(struct store *s, const char *root, struct skill *k, json_t *args)
 	if (file == NULL && check_skill_md(out, err, sizeof(err)) != NULL) {
 		free(out);
 		free(rel);
-		return fail("Patch would break SKILL.md structure: %s", err);
+		return store_tool_fail("Patch would break SKILL.md structure: %s", err);
 	}
 	if (strlen(out) > STORE_SKILL_FILE_MAX) {
 		free(out);
 		free(rel);
-		return fail("Patched file would exceed %d bytes.",
+		return store_tool_fail("Patched file would exceed %d bytes.",
 		    STORE_SKILL_FILE_MAX);
 	}
 	rc = store_write_beneath(root, rel, out, strlen(out));
@@ -1183,13 +1155,13 @@ m_delete(struct store *s, const char *root, struct scan *sc, struct skill *k,
 	int rc;
 
 	if (store_arg_str(s, args, "absorbed_into", 0, &into) == -1)
-		return fail("%s", s->err);
+		return store_tool_fail("%s", s->err);
 	if (into != NULL && into[0] != '\0') {
 		if (strcmp(into, k->name) == 0)
-			return fail("absorbed_into='%s' cannot equal the skill "
+			return store_tool_fail("absorbed_into='%s' cannot equal the skill "
 			    "being deleted.", into);
 		if (lookup(sc, into) == NULL)
-			return fail("absorbed_into='%s' is not an existing "
+			return store_tool_fail("absorbed_into='%s' is not an existing "
 			    "skill.", into);
 	}
 	/* Archive, never destroy (the curator does the same). */
@@ -1225,17 +1197,17 @@ m_write_file(struct store *s, const char *root, struct skill *k, json_t *args)
 	int rc;
 
 	if (store_arg_str(s, args, "file_path", 0, &file) == -1)
-		return fail("%s", s->err);
+		return store_tool_fail("%s", s->err);
 	v = json_object_get(args, "file_content");
 	if (file == NULL || file[0] == '\0')
-		return fail("file_path is required for 'write_file'.");
+		return store_tool_fail("file_path is required for 'write_file'.");
 	if (!json_is_string(v))
-		return fail("file_content is required for 'write_file'.");
+		return store_tool_fail("file_content is required for 'write_file'.");
 	data = json_string_value(v);
 	if (!store_skill_relpath_ok(file, err, sizeof(err)))
-		return fail("%s", err);
+		return store_tool_fail("%s", err);
 	if (json_string_length(v) > STORE_SKILL_FILE_MAX)
-		return fail("File content is %zu bytes (limit: 1,048,576 bytes / "
+		return store_tool_fail("File content is %zu bytes (limit: 1,048,576 bytes / "
 		    "1 MiB). Split it into smaller files.",
 		    json_string_length(v));
 	xasprintf(&rel, "%s/%s", k->rel, file);
@@ -1257,16 +1229,16 @@ m_remove_file(struct store *s, const char *root, struct skill *k,
 	int rc;
 
 	if (store_arg_str(s, args, "file_path", 0, &file) == -1)
-		return fail("%s", s->err);
+		return store_tool_fail("%s", s->err);
 	if (file == NULL || file[0] == '\0')
-		return fail("file_path is required for 'remove_file'.");
+		return store_tool_fail("file_path is required for 'remove_file'.");
 	if (!store_skill_relpath_ok(file, err, sizeof(err)))
-		return fail("%s", err);
+		return store_tool_fail("%s", err);
 	xasprintf(&rel, "%s/%s", k->rel, file);
 	rc = store_unlink_beneath(root, rel);
 	free(rel);
 	if (rc == -ENOENT)
-		return fail("File '%s' not found in skill '%s'.", file, k->name);
+		return store_tool_fail("File '%s' not found in skill '%s'.", file, k->name);
 	if (rc < 0)
 		return io_fail(s, rc, "cannot remove the file");
 	snprintf(err, sizeof(err), "File '%s' removed from skill '%s'.", file,
@@ -1344,15 +1316,15 @@ store_skill_manage(struct store *s, json_t *args)
 
 	if (store_arg_str(s, args, "action", 1, &action) == -1 ||
 	    store_arg_str(s, args, "name", 0, &name) == -1)
-		return fail("%s", s->err);
+		return store_tool_fail("%s", s->err);
 	for (i = 0; i < nitems(manage_actions); i++)
 		if (strcmp(action, manage_actions[i].name) == 0)
 			break;
 	if (i == nitems(manage_actions))
-		return fail("Unknown action '%s'. Use: create, edit, patch, "
+		return store_tool_fail("Unknown action '%s'. Use: create, edit, patch, "
 		    "delete, write_file, remove_file", action);
 	if (name_error(name, err, sizeof(err)) != NULL)
-		return fail("%s", err);
+		return store_tool_fail("%s", err);
 	root = skills_root(s);
 	if (store_mkdirs(root, 0755) == -1) {
 		res = io_fail(s, -errno, "cannot create skills/");
@@ -1362,7 +1334,7 @@ store_skill_manage(struct store *s, json_t *args)
 	scan(s, &sc);
 	k = lookup(&sc, name);
 	if (manage_actions[i].existing && k == NULL)
-		res = fail("Skill '%s' not found.", name);
+		res = store_tool_fail("Skill '%s' not found.", name);
 	else
 		res = manage_actions[i].fn(s, root, &sc, k, name, args);
 	scan_free(&sc);

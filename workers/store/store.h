@@ -198,6 +198,11 @@ int		 store_arg_bool(struct store *, json_t *args, const char *key,
 		    int def, int *out);
 /* A JSON string from bytes; invalid UTF-8 becomes U+FFFD. */
 json_t		*store_json_text(const char *, size_t);
+/* A tool's reply text from a JSON object (consumed), and the
+ * {"success": false, "error": ...} reply the tools share. */
+char		*store_tool_text(json_t *);
+char		*store_tool_fail(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
 /* The current row of a statement as an object keyed by column name. */
 json_t		*store_row_json(struct sqlite3_stmt *);
 
